@@ -1,0 +1,48 @@
+# Two commands for everything: `make run` (the curriculum, headless, with a report) and `make test`.
+# Each creates the virtual environment .venv on first use and reuses it afterwards.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NPROC  := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+JOBS   ?= $(NPROC)
+RUN_JOBS ?= 1
+
+.PHONY: setup run quick test lab bench clean help
+help:
+	@echo "make run       execute every notebook (full mode), write build/report.html and build/report.json"
+	@echo "make quick     the same in quick mode, $(JOBS) notebooks at a time"
+	@echo "make test      unit tests + every notebook in quick mode (papermill) + nbval"
+	@echo "make lab       JupyterLab on http://127.0.0.1:8888 with the course kernel"
+	@echo "make bench     benchmarks in bench/ (long; numbers, not tests)"
+	@echo "make setup     only create/refresh the virtual environment"
+
+setup: $(STAMP)
+
+# Reinstalls only when pyproject.toml changes: a second `make` installs nothing.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name dlc --display-name "Python (deep-learning curriculum)" >/dev/null
+	@touch $(STAMP)
+	@echo "environment ready in $(VENV)"
+
+run: $(STAMP)
+	$(BIN)/python -m helpers.run -j $(RUN_JOBS)
+
+quick: $(STAMP)
+	$(BIN)/python -m helpers.run --quick -j $(JOBS)
+
+test: $(STAMP)
+	DLC_QUICK=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --nbval-lax --nbval-current-env \
+		-p no:cacheprovider tests notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser notebooks
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache

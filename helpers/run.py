@@ -1,0 +1,146 @@
+"""Execute the curriculum headless with papermill and write build/report.json and build/report.html.
+
+    python -m helpers.run                 # every notebook, full mode, one at a time
+    python -m helpers.run --quick -j 2    # quick mode, two notebooks at once (one thread each)
+    python -m helpers.run --quick notebooks/01_backpropagation_by_hand.ipynb
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from .device import set_threads
+from .record import read_results
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def list_notebooks(patterns=None) -> list[Path]:
+    """The curriculum's notebooks (notebooks/NN_*.ipynb) in order, or those given."""
+    if patterns:
+        return [Path(p).resolve() for p in patterns]
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: int | None,
+            extra_params: dict | None = None) -> dict:
+    """Run one notebook with papermill and return its report row (never raises on notebook errors)."""
+    if threads:
+        set_threads(threads)  # env vars, inherited by the kernel before it imports any framework
+    if quick:
+        os.environ["DLC_QUICK"] = "1"
+    import papermill as pm
+    out = out_dir / nb.name
+    params = dict(extra_params or {})
+    if quick:
+        params["QUICK"] = True
+    row = {"notebook": nb.stem, "output": str(out), "status": "ok", "error": None}
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
+                            progress_bar=False, cwd=str(nb.parent), execution_timeout=timeout,
+                            log_output=False)
+    except Exception as e:  # PapermillExecutionError and kernel deaths alike
+        row["status"] = "failed"
+        ename = getattr(e, "ename", type(e).__name__)
+        evalue = getattr(e, "evalue", str(e))
+        row["error"] = f"{ename}: {evalue}"[:2000]
+    row["duration_s"] = round(time.perf_counter() - t0, 1)
+    try:
+        row["results"] = read_results(out)
+    except (OSError, ValueError):
+        row["results"] = {}
+    row["device"] = row["results"].get("device", "unknown")
+    return row
+
+
+def _worker(args):
+    return execute(*args)
+
+
+def write_report(rows: list[dict], meta: dict, build: Path) -> tuple[Path, Path]:
+    """Write report.json and a small self-contained report.html into build/."""
+    build.mkdir(parents=True, exist_ok=True)
+    js = build / "report.json"
+    js.write_text(json.dumps({"meta": meta, "notebooks": rows}, indent=2, ensure_ascii=False) + "\n")
+    esc = html.escape
+    body = []
+    for r in rows:
+        res = "".join(f"<li><code>{esc(k)}</code> = {esc(json.dumps(v, ensure_ascii=False)[:200])}</li>"
+                      for k, v in r.get("results", {}).items())
+        err = f"<pre>{esc(r['error'])}</pre>" if r.get("error") else ""
+        body.append(f"<tr class='{r['status']}'><td>{esc(r['notebook'])}</td><td>{r['status']}</td>"
+                    f"<td>{r.get('duration_s', '')}</td><td>{esc(str(r.get('device', '')))}</td>"
+                    f"<td><ul>{res}</ul>{err}</td></tr>")
+    page = f"""<!doctype html><meta charset="utf-8"><title>Curriculum run report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}tr.failed{{background:#fdd}}
+tr.ok td:nth-child(2){{color:green}}ul{{margin:0;padding-left:1.2em;font-size:90%}}</style>
+<h1>Curriculum run report</h1>
+<p>{esc(meta['finished'])} &middot; mode {esc(meta['mode'])} &middot; {meta['jobs']} job(s) &middot;
+{meta['passed']}/{meta['total']} passed in {meta['wall_s']} s &middot; {esc(meta['machine'])}</p>
+<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>device</th><th>recorded results</th></tr>
+{''.join(body)}</table>
+"""
+    ht = build / "report.html"
+    ht.write_text(page, encoding="utf-8")
+    return js, ht
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.splitlines()[0])
+    p.add_argument("notebooks", nargs="*", help="notebooks to run (default: all, in order)")
+    p.add_argument("--quick", action="store_true", help="QUICK=True: small sizes, as the tests run them")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="notebooks at once; each worker gets 1 thread")
+    p.add_argument("--build", type=Path, default=ROOT / "build", help="output folder (default build/)")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    a = p.parse_args(argv)
+    nbs = list_notebooks(a.notebooks)
+    if not nbs:
+        print("no notebooks found", file=sys.stderr)
+        return 2
+    out_dir = a.build / ("executed-quick" if a.quick else "executed")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, min(a.jobs, len(nbs)))
+    threads = 1 if jobs > 1 else None
+    mode = "quick" if a.quick else "full"
+    print(f"running {len(nbs)} notebook(s), {mode} mode, {jobs} at a time -> {out_dir}", flush=True)
+    t0 = time.perf_counter()
+    tasks = [(nb, out_dir, a.quick, threads, a.timeout) for nb in nbs]
+    rows = []
+
+    def show(row):
+        rows.append(row)
+        mark = "ok  " if row["status"] == "ok" else "FAIL"
+        print(f"[{len(rows)}/{len(nbs)}] {mark} {row['notebook']:<40} {row['duration_s']:>7.1f} s"
+              + (f"  {row['error'][:300]}" if row["error"] else ""), flush=True)
+
+    if jobs == 1:
+        for t in tasks:
+            show(execute(*t))
+    else:
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            for row in pool.imap_unordered(_worker, tasks):
+                show(row)
+    order = {nb.stem: i for i, nb in enumerate(nbs)}
+    rows.sort(key=lambda r: order[r["notebook"]])
+    passed = sum(r["status"] == "ok" for r in rows)
+    meta = {"finished": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, "jobs": jobs,
+            "total": len(rows), "passed": passed, "wall_s": round(time.perf_counter() - t0, 1),
+            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    js, ht = write_report(rows, meta, a.build)
+    print(f"{passed}/{len(rows)} notebooks passed in {meta['wall_s']} s; report: {ht} and {js}")
+    return 0 if passed == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
