@@ -123,8 +123,20 @@ def set_seed(seed: int = 0, deterministic: bool = False) -> int:
     return seed
 
 
+def preload_triton() -> bool:
+    """Import triton (if installed) before TensorFlow: TF 2.21 first, triton later crashes the process."""
+    import importlib.util
+    if "triton" in sys.modules:
+        return True
+    if "tensorflow" in sys.modules or importlib.util.find_spec("triton") is None:
+        return False
+    import triton  # noqa: F401  (0.2 s; torch.optim and torch.compile import it later anyway)
+    return True
+
+
 def set_threads(n: int | None = None) -> int:
     """Use n CPU threads in torch, TensorFlow and BLAS; call it before importing them to be sure."""
+    preload_triton()
     n = int(n or os.environ.get("DLC_THREADS") or os.cpu_count() or 1)
     for var in THREAD_VARS:
         os.environ[var] = str(n)

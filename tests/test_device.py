@@ -160,3 +160,10 @@ def test_set_threads_after_import():
 def test_describe_is_one_line():
     line = helpers.describe()
     assert "torch" in line and "\n" not in line
+
+
+def test_set_threads_prevents_tf_then_triton_crash():
+    # TensorFlow imported before triton (which torch.optim pulls in) segfaults; set_threads() loads it first.
+    out = _py("import helpers; helpers.set_threads()\nimport tensorflow, torch\n"
+              "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nprint('alive')")
+    assert out.endswith("alive")

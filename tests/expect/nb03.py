@@ -1,0 +1,22 @@
+"""What notebook 03 (logistic regression and softmax) must record."""
+NOTEBOOK = "03_logistic_regression_and_softmax"
+
+
+def check(results: dict):
+    r = results
+    quick = r.get("quick", True)
+    assert r["device"]
+    # gradients: p - y and X^T (P - Y) / n agree with finite differences, the seed's formula does not
+    assert r["logreg_grad_rel_err"] < 1e-6
+    assert r["softmax_grad_rel_err"] < 1e-6
+    assert r["seed_grad_rel_err"] > 0.1
+    assert r["seed_softmax_error"].startswith("ValueError")
+    # stable softmax of [1, 2, 3]
+    assert [round(v, 4) for v in r["softmax_123"]] == [0.09, 0.2447, 0.6652]
+    # binary and multiclass accuracies
+    assert r["logreg_test_acc"] > 0.9
+    assert r["wine2d_train_acc"] > 0.85
+    assert r["loss_parity_max_diff"] < 1e-5
+    floor = 0.8 if quick else 0.9
+    for key in ("numpy_test_acc", "keras_test_acc", "torch_test_acc"):
+        assert r[key] > floor, (key, r[key])

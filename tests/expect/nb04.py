@@ -1,0 +1,34 @@
+"""What notebook 04 (training deep networks) must record."""
+NOTEBOOK = "04_training_deep_networks"
+
+
+def check(results: dict):
+    r = results
+    quick = r.get("quick", True)
+    assert r["device"]
+    assert r["seed_net_error"] == "NameError: name 'model' is not defined"
+    # the seed's Net, fixed, on digits (curriculum target: >= 97 % in full mode)
+    assert r["mlp_test_acc"] >= (0.85 if quick else 0.97), r["mlp_test_acc"]
+    assert r["mlp_params"] == 64 * 256 + 256 + 256 * 10 + 10
+    # optimizers written from their formulas match torch.optim step for step (float64)
+    for name in ("sgd", "momentum", "adam"):
+        assert r[f"{name}_vs_torch_max_diff"] < 1e-10, name
+    assert r["seed_adam_vs_torch_max_diff"] > 1e-4
+    # no bias correction: first step sqrt(10) x lr, up to ~6.6 x lr, on a real net ~3.16 x
+    assert abs(r["seed_adam_first_step_ratio"] - 10 ** 0.5) < 1e-9
+    assert 6 < r["seed_adam_peak_step_ratio"] < 7
+    assert 3.0 < r["seed_adam_first_update_ratio"] < 3.2
+    # regularisation
+    s = r["reg_summary"]
+    assert r["plain_generalisation_gap"] > 0.1
+    assert s["L2"]["w_norm"] < 0.6 * s["plain"]["w_norm"]
+    assert s["L1"]["frac_small"] > 2 * s["plain"]["frac_small"]
+    assert s["dropout 0.5"]["train_loss"] > s["plain"]["train_loss"]
+    assert r["early_stop_best_epoch"] < r["early_stop_stopped_epoch"]
+    assert r["early_stop_test_acc"] > 0.8
+    # vanishing gradients and initialisation
+    assert r["sigmoid_first_last_grad_ratio"] < 1e-5
+    assert r["relu_first_last_grad_ratio"] > 1e-2
+    std = r["init_layer10_std"]
+    assert std["tanh, N(0, 0.01²)"] < 1e-6 and std["tanh, Xavier"] > 0.1
+    assert 0.3 < std["ReLU, He"] < 3 and std["ReLU, Xavier"] < 0.1 * std["ReLU, He"]
