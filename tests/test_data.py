@@ -16,7 +16,7 @@ from helpers.data import DataError, Dataset, FileSpec
 
 PAYLOAD = bytes(range(256)) * 4096          # 1 MiB, deterministic
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
-SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 class Handler(BaseHTTPRequestHandler):
