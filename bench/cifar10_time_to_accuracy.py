@@ -1,0 +1,143 @@
+"""CIFAR-10 time to accuracy: the seed CNN (Keras, as published) against the fast recipe, same data and machine.
+
+    python bench/cifar10_time_to_accuracy.py                 # all cores, budgets 60 120 300 600 s
+    python bench/cifar10_time_to_accuracy.py --threads 1     # one thread
+    python bench/cifar10_time_to_accuracy.py --quick         # a tiny smoke run (about a minute)
+
+The seed CNN trains 10 epochs once; its test accuracy is logged after every epoch against training
+wall-clock, and a budget's number is the best accuracy logged within it. The fast recipe trains once
+per budget, with its learning-rate schedule run on the clock so that training plus the final
+test-time-augmented evaluation end within the budget. Its size is picked per budget from a short
+speed probe of the candidate widths (helpers.cnn.choose_widths: the widest net that still gets
+enough epochs), unless --widths fixes it. Times exclude loading the decoded data set and starting the frameworks, and include
+everything else (moving data to the device, whitening, training, final evaluation).
+Prints a table and writes JSON (default build/bench/cifar10.json). Numbers, not tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import helpers  # noqa: E402  (framework-free)
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: DLC_THREADS or all cores)")
+    p.add_argument("--budgets", type=float, nargs="*", default=[60, 120, 300, 600], help="seconds")
+    p.add_argument("--seed-epochs", type=int, default=10)
+    p.add_argument("--widths", type=str, default=None,
+                   help="fast net widths for every budget, e.g. 64,256,256 (default: chosen per budget)")
+    p.add_argument("--tta", default="auto", choices=["auto", "0", "1", "2"],
+                   help="test-time augmentation of the fast recipe: 0 none, 1 mirror, 2 mirror + shifts "
+                        "(auto: 2 when it costs under 5%% of the budget, else 1)")
+    p.add_argument("--skip-seed", action="store_true", help="do not train the seed CNN")
+    p.add_argument("--skip-fast", action="store_true", help="do not train the fast recipe")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quick", action="store_true", help="tiny smoke run: 5k/2k images, small budgets")
+    p.add_argument("--out", default=str(ROOT / "build" / "bench" / "cifar10.json"))
+    a = p.parse_args()
+
+    threads = helpers.set_threads(a.threads)           # before torch / TensorFlow are imported
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import torch
+    import torch._dynamo  # noqa: F401  (before TensorFlow starts: the other order can crash)
+
+    from helpers import cnn
+    from helpers.data import load_cifar10
+
+    X, y, _ = load_cifar10("train")
+    Xt, yt, _ = load_cifar10("test")
+    budgets = a.budgets
+    if a.quick:
+        X, y = cnn.subset(X, y, 5000)
+        Xt, yt = cnn.subset(Xt, yt, 2000)
+        budgets = [15, 30]
+        a.seed_epochs = min(a.seed_epochs, 2)
+    fixed = tuple(int(v) for v in a.widths.split(",")) if a.widths else ((16, 32, 32) if a.quick else None)
+    dev = helpers.device(a.device)
+    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "device": str(dev),
+            "amp": cnn.auto_amp(dev), "cpu_native_bf16": cnn.cpu_has_fast_bf16(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "train_size": len(X), "test_size": len(Xt), "quick": a.quick, "load_at_start": load(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    print(helpers.describe())
+    print(f"{info['cpu']}, {threads} threads, load average {info['load_at_start']}, "
+          f"fast-recipe precision: {info['amp'] or 'fp32'}", flush=True)
+    result = {"machine": info, "budgets_s": budgets, "seed_cnn": None, "fast": []}
+
+    if not a.skip_seed:
+        import tensorflow as tf
+        helpers.tf_gpus()
+        print(f"\nseed CNN (Keras, tensorflow {tf.__version__}), {a.seed_epochs} epochs, batch 64", flush=True)
+        r = cnn.train_seed_keras(X, y, Xt, yt, epochs=a.seed_epochs, verbose=0)
+        for row in r["log"]:
+            print(f"  epoch {row['epoch']:2d}  {row['time_s']:7.1f}s  test acc {row['test_acc']:.4f}", flush=True)
+        result["seed_cnn"] = {"log": r["log"], "test_acc": r["test_acc"], "train_s": round(r["time_s"], 1),
+                              "within": cnn.budget_table(r["log"], budgets), "tensorflow": tf.__version__}
+
+    if not a.skip_fast:
+        speeds = {}
+        if not fixed:
+            t0 = time.perf_counter()
+            speeds = {w: cnn.train_speed(w, dev, info["amp"]) for w, _ in cnn.WIDTH_CHOICES}
+            print(f"\nspeed probe ({time.perf_counter() - t0:.1f}s, not counted in the budgets): " +
+                  ", ".join(f"{w}: {v:.0f} images/s" for w, v in speeds.items()), flush=True)
+            result["speed_probe_images_per_s"] = {",".join(map(str, w)): round(v) for w, v in speeds.items()}
+        for b in budgets:
+            w = fixed or cnn.choose_widths(b, len(X), speeds=speeds)[0]
+            print(f"\nfast recipe, budget {b:.0f}s, widths {w}, load average {load()}", flush=True)
+            helpers.set_seed(0)
+            r = cnn.train_fast(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev,
+                               tta=a.tta if a.tta == "auto" else int(a.tta),
+                               log_fn=lambda s: print("  " + s, flush=True))
+            result["fast"].append({"budget_s": b, "widths": list(w), "test_acc": r["test_acc"],
+                                   "test_acc_no_tta": r["test_acc_plain"], "time_s": round(r["time_s"], 1),
+                                   "epochs": round(r["epochs"], 2), "log": r["log"], "amp": r["amp"], "tta": r["tta"],
+                                   "load_after": load()})
+
+    info["load_at_end"] = load()
+    print(f"\n{'budget':>8} | {'seed CNN (Keras)':>17} | {'fast recipe':>12} | fast: time, epochs, widths")
+    for i, b in enumerate(budgets):
+        s = result["seed_cnn"]["within"].get(b) if result["seed_cnn"] else None
+        f = next((r for r in result["fast"] if r["budget_s"] == b), None)
+        s_txt = f"{s:.4f}" if s is not None else "-"
+        f_txt = f"{f['test_acc']:.4f}" if f else "-"
+        extra = f"{f['time_s']:.0f}s, {f['epochs']:.1f} ep, {tuple(f['widths'])}" if f else ""
+        print(f"{b:>7.0f}s | {s_txt:>17} | {f_txt:>12} | {extra}")
+    if result["seed_cnn"]:
+        sc = result["seed_cnn"]
+        print(f"seed CNN after {a.seed_epochs} epochs: {sc['test_acc']:.4f} in {sc['train_s']:.0f}s of training")
+    print(f"load average at the end: {info['load_at_end']}")
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
