@@ -51,8 +51,6 @@ def clean(doc: dict, executed: dict | None = None) -> dict:
         cell["execution_count"] = None
         if is_checked(cell):
             cell["outputs"] = _keep_outputs(fresh.get(_src(cell), cell.get("outputs", [])))
-            if cell["outputs"]:
-                cell["execution_count"] = 1  # nbval skips a reference cell without a count
         else:
             cell["outputs"] = []
     doc["cells"] = [c for c in doc["cells"]
