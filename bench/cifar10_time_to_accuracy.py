@@ -8,7 +8,7 @@ The seed CNN trains 10 epochs once; its test accuracy is logged after every epoc
 wall-clock, and a budget's number is the best accuracy logged within it. The fast recipe trains once
 per budget, with its learning-rate schedule run on the clock so that training plus the final
 test-time-augmented evaluation end within the budget. Its size is picked per budget from a short
-speed probe of the candidate widths (helpers.cnn.choose_widths: the widest net that still gets
+speed probe of the candidate widths (helpers.fastcifar.choose_widths: the widest net that still gets
 enough epochs), unless --widths fixes it. Times exclude loading the decoded data set and starting the frameworks, and include
 everything else (moving data to the device, whitening, training, final evaluation).
 Prints a table and writes JSON (default build/bench/cifar10.json). Numbers, not tests.
@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 import helpers  # noqa: E402  (framework-free)
 
+
 def cpu_model() -> str:
+    """The CPU's model name (Linux), else what platform knows."""
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
@@ -39,13 +41,24 @@ def cpu_model() -> str:
 
 
 def load() -> str:
+    """The load averages (1, 5, 15 minutes) as one string."""
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
 
 
+def budget_table(log: list, budgets_s=(60, 120, 300, 600), key: str = "test_acc") -> dict:
+    """{budget: best accuracy logged at or before that many seconds} from an accuracy-vs-time log."""
+    out = {}
+    for b in budgets_s:
+        within = [r[key] for r in log if r["time_s"] <= b]
+        out[b] = max(within) if within else None
+    return out
+
+
 def main():
+    """Parse the options, train, print the table and write the JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: DLC_THREADS or all cores)")
     p.add_argument("--budgets", type=float, nargs="*", default=[60, 120, 300, 600], help="seconds")
@@ -62,57 +75,55 @@ def main():
     p.add_argument("--out", default=str(ROOT / "build" / "bench" / "cifar10.json"))
     a = p.parse_args()
 
-    threads = helpers.set_threads(a.threads)           # before torch / TensorFlow are imported
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    threads = helpers.set_threads(a.threads)           # before torch / TensorFlow (it also preloads triton)
     import torch
-    import torch._dynamo  # noqa: F401  (before TensorFlow starts: the other order can crash)
 
-    from helpers import cnn
-    from helpers.data import load_cifar10
+    from helpers import fastcifar, models
+    from helpers.datasets import load_cifar10
 
     X, y, _ = load_cifar10("train")
     Xt, yt, _ = load_cifar10("test")
     budgets = a.budgets
     if a.quick:
-        X, y = cnn.subset(X, y, 5000)
-        Xt, yt = cnn.subset(Xt, yt, 2000)
+        X, y = fastcifar.subset(X, y, 5000)
+        Xt, yt = fastcifar.subset(Xt, yt, 2000)
         budgets = [15, 30]
         a.seed_epochs = min(a.seed_epochs, 2)
     fixed = tuple(int(v) for v in a.widths.split(",")) if a.widths else ((16, 32, 32) if a.quick else None)
     dev = helpers.device(a.device)
     info = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "device": str(dev),
-            "amp": cnn.auto_amp(dev), "cpu_native_bf16": cnn.cpu_has_fast_bf16(),
+            "amp": helpers.precision_name(dev, "auto"), "cpu_native_bf16": helpers.cpu_has_native_bf16(),
             "python": platform.python_version(), "torch": torch.__version__,
             "train_size": len(X), "test_size": len(Xt), "quick": a.quick, "load_at_start": load(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     print(helpers.describe())
     print(f"{info['cpu']}, {threads} threads, load average {info['load_at_start']}, "
-          f"fast-recipe precision: {info['amp'] or 'fp32'}", flush=True)
+          f"fast-recipe precision: {info['amp']}", flush=True)
     result = {"machine": info, "budgets_s": budgets, "seed_cnn": None, "fast": []}
 
     if not a.skip_seed:
         import tensorflow as tf
         helpers.tf_gpus()
         print(f"\nseed CNN (Keras, tensorflow {tf.__version__}), {a.seed_epochs} epochs, batch 64", flush=True)
-        r = cnn.train_seed_keras(X, y, Xt, yt, epochs=a.seed_epochs, verbose=0)
+        r = models.train_seed_keras(X, y, Xt, yt, epochs=a.seed_epochs, verbose=0)
         for row in r["log"]:
             print(f"  epoch {row['epoch']:2d}  {row['time_s']:7.1f}s  test acc {row['test_acc']:.4f}", flush=True)
         result["seed_cnn"] = {"log": r["log"], "test_acc": r["test_acc"], "train_s": round(r["time_s"], 1),
-                              "within": cnn.budget_table(r["log"], budgets), "tensorflow": tf.__version__}
+                              "within": budget_table(r["log"], budgets), "tensorflow": tf.__version__}
 
     if not a.skip_fast:
         speeds = {}
         if not fixed:
             t0 = time.perf_counter()
-            speeds = {w: cnn.train_speed(w, dev, info["amp"]) for w, _ in cnn.WIDTH_CHOICES}
+            speeds = {w: fastcifar.train_speed(w, dev, "auto") for w, _ in fastcifar.WIDTH_CHOICES}
             print(f"\nspeed probe ({time.perf_counter() - t0:.1f}s, not counted in the budgets): " +
                   ", ".join(f"{w}: {v:.0f} images/s" for w, v in speeds.items()), flush=True)
             result["speed_probe_images_per_s"] = {",".join(map(str, w)): round(v) for w, v in speeds.items()}
         for b in budgets:
-            w = fixed or cnn.choose_widths(b, len(X), speeds=speeds)[0]
+            w = fixed or fastcifar.choose_widths(b, len(X), speeds=speeds)[0]
             print(f"\nfast recipe, budget {b:.0f}s, widths {w}, load average {load()}", flush=True)
             helpers.set_seed(0)
-            r = cnn.train_fast(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev,
+            r = fastcifar.train(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev, amp="auto",
                                tta=a.tta if a.tta == "auto" else int(a.tta),
                                log_fn=lambda s: print("  " + s, flush=True))
             result["fast"].append({"budget_s": b, "widths": list(w), "test_acc": r["test_acc"],

@@ -1,7 +1,8 @@
-"""Suite-time benchmark: each notebook's quick-run time, run one at a time and N at a time.
+"""Suite-time benchmark: the quick run of every notebook (helpers.run) and the notebook tests (pytest).
 
-    python bench/suite_time.py            # -j 1 and -j <cores>
-    python bench/suite_time.py --jobs 2   # only -j 2
+    python bench/suite_time.py                 # helpers.run --quick at -j 1 and -j <cores>
+    python bench/suite_time.py --jobs 2        # only -j 2
+    python bench/suite_time.py --tests -j 2    # also pytest -n 2 --dist loadgroup tests/test_notebooks.py
 
 Prints a table and writes build/bench/suite_time.json. Numbers, not tests.
 """
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(jobs: int) -> dict:
+    """Time `helpers.run --quick -j jobs` and return its wall clock and each notebook's duration."""
     build = ROOT / "build" / "bench" / f"suite-j{jobs}"
     t0 = time.perf_counter()
     code = subprocess.call([sys.executable, "-m", "helpers.run", "--quick", "-j", str(jobs),
@@ -27,9 +29,21 @@ def run(jobs: int) -> dict:
             "notebooks": {r["notebook"]: r["duration_s"] for r in rows}}
 
 
+def run_tests(jobs: int) -> dict:
+    """Time the notebook tests as `make test` runs them (each notebook executed once), on `jobs` workers."""
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_notebooks.py"]
+    if jobs > 1:
+        cmd += ["-n", str(jobs), "--dist", "loadgroup"]
+    t0 = time.perf_counter()
+    code = subprocess.call(cmd, cwd=ROOT)
+    return {"jobs": jobs, "exit": code, "wall_s": round(time.perf_counter() - t0, 1)}
+
+
 def main():
+    """Run the requested timings, print the table, write the JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--jobs", type=int, nargs="*", default=None)
+    p.add_argument("-j", "--jobs", type=int, nargs="*", default=None)
+    p.add_argument("--tests", action="store_true", help="also time tests/test_notebooks.py under pytest")
     a = p.parse_args()
     jobs = a.jobs or sorted({1, os.cpu_count() or 1})
     runs = [run(j) for j in jobs]
@@ -38,10 +52,13 @@ def main():
     for n in names:
         print(f"{n:<40}" + "".join(f"{r['notebooks'].get(n, float('nan')):>10.1f}" for r in runs))
     print(f"{'wall clock (s)':<40}" + "".join(f"{r['wall_s']:>10.1f}" for r in runs))
+    tests = [run_tests(j) for j in jobs] if a.tests else []
+    if tests:
+        print(f"{'pytest tests/test_notebooks.py (s)':<40}" + "".join(f"{t['wall_s']:>10.1f}" for t in tests))
     out = ROOT / "build" / "bench" / "suite_time.json"
-    out.write_text(json.dumps({"cpus": os.cpu_count(), "runs": runs}, indent=2))
+    out.write_text(json.dumps({"cpus": os.cpu_count(), "runs": runs, "tests": tests}, indent=2))
     print(f"written {out}")
-    return max(r["exit"] for r in runs)
+    return max(r["exit"] for r in runs + tests)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import functools
 import numpy as np
 
 __all__ = ["compare", "numeric_grad", "grad_check", "check_sigmoid_derivative", "check_numeric_grad",
-           "check_softmax", "check_softmax_grad", "check_adam_step", "check_gd_step"]
+           "check_softmax", "check_softmax_grad", "check_adam_step", "check_gd_step", "check_conv_output_size",
+           "check_keras_dense_to_torch"]
 
 
 def _np(a):
@@ -68,6 +69,7 @@ def _checker(func):
     """Wrap a checker: stubs read 'not implemented yet', other exceptions become a FAIL line."""
     @functools.wraps(func)
     def wrapper(fn, *args, **kwargs):
+        """Run the checker on the learner's fn; never raises."""
         try:
             return func(fn, *args, **kwargs)
         except NotImplementedError:
@@ -87,6 +89,7 @@ class _Fail(Exception):
 
 
 def _close(a, b, tol=1e-7) -> bool:
+    """Same shape, all finite, and equal within tol (relative and absolute)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=tol, atol=tol))
 
@@ -116,6 +119,7 @@ def _diagnose(out, expected, candidates, default):
 
 
 def _sig(x):
+    """The sigmoid, written with tanh so that it never overflows."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
@@ -186,6 +190,7 @@ def check_numeric_grad(fn) -> bool:
 
 
 def _softmax(z):
+    """Row-wise softmax (reference)."""
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -282,6 +287,7 @@ def check_softmax_grad(fn) -> bool:
 
 
 def _adam(p, g, m, v, t, lr, b1, b2, eps, correct=True, t_shift=0, eps_in=False, sq=True):
+    """One Adam step (reference), or one of the typical mistakes the flags switch on."""
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * (g * g if sq else g)
     tt = t + t_shift
@@ -361,4 +367,46 @@ def check_gd_step(fn) -> bool:
                  ("the gradient for w needs the extra factor x from the chain rule", step(db, db))]
         _diagnose(out, expected, cands, "the updated (w, b) do not match one gradient-descent step")
     print("PASS check_gd_step: one gradient step matches on 3 hidden data sets")
+    return True
+
+
+@_checker
+def check_conv_output_size(fn) -> bool:
+    """Check fn(n, k, padding, stride, dilation) -> a convolution's (or pooling's) output size along one axis."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        k, s, d = int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        p, n = int(rng.integers(0, k)), int(rng.integers(d * (k - 1) + 1, 40))
+        want, res = (n + 2 * p - d * (k - 1) - 1) // s + 1, fn(n, k, p, s, d)
+        try:
+            got = float(res)
+        except (TypeError, ValueError):
+            raise _Fail(f"return one number (the output size), not {type(res).__name__}") from None
+        if np.isclose(got, want, rtol=0, atol=1e-9):
+            continue
+        msg = f"for n={n}, k={k}, padding={p}, stride={s}, dilation={d} you return {res}, expected {want}. "
+        if d > 1 and np.isclose(got, (n + 2 * p - k) // s + 1):
+            raise _Fail(msg + "A kernel with dilation d has gaps: it covers d*(k-1)+1 pixels, not k.")
+        if np.isclose(got, (n + p - d * (k - 1) - 1) // s + 1):
+            raise _Fail(msg + "Padding is added on both sides of the image.")
+        if np.isclose(got, (n + 2 * p - d * (k - 1) - 1) / s + 1):
+            raise _Fail(msg + "A window that does not fit is dropped: round down.")
+        raise _Fail(msg + "Count how many window positions fit into the padded image.")
+    print("PASS check_conv_output_size: 60 hidden (n, k, padding, stride, dilation) cases agree")
+    return True
+
+
+@_checker
+def check_keras_dense_to_torch(fn) -> bool:
+    """Check fn(kernel, h, w, c) -> the torch Linear weight (out, c*h*w) of a Keras Dense kernel (h*w*c, out) after Flatten."""
+    rng = np.random.default_rng(7)
+    for h, w, c, o in [(4, 4, 64, 3), (2, 3, 5, 4), (3, 3, 2, 2)]:
+        k = rng.normal(size=(h * w * c, o)).astype(np.float32)
+        expected = k.reshape(h, w, c, o).transpose(3, 2, 0, 1).reshape(o, c * h * w)
+        out = _result(fn(k.copy(), h, w, c), expected.shape, "torch Linear weight (out, in)")
+        if not _close(out, expected, 1e-6):
+            _diagnose(out, expected, [("a plain transpose keeps Keras' H,W,C order of the inputs; torch "
+                                       "flattens C,H,W", k.T)],
+                      "reshape the rows to (h, w, c), move c first, flatten again, then transpose")
+    print("PASS check_keras_dense_to_torch: 3 hidden kernels are reordered correctly")
     return True

@@ -16,11 +16,13 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 
 
 def _torch():
+    """Import torch when a function first needs it."""
     import torch
     return torch
 
 
 def _mps_available(torch) -> bool:
+    """True when this torch build sees an Apple GPU (MPS)."""
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
@@ -77,26 +79,78 @@ def tf_gpus():
     return gpus
 
 
-def _dtype(torch, dtype):
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-             "fp16": torch.float16, "float16": torch.float16, "half": torch.float16}
-    return names.get(dtype, dtype) if isinstance(dtype, str) else dtype
+def cpu_flags() -> set:
+    """The CPU's feature flags (from /proc/cpuinfo on Linux; empty where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return {w for line in f if line.startswith("flags") for w in line.split(":", 1)[1].split()}
+    except OSError:
+        return set()
 
 
-def autocast(dev=None, dtype=None):
-    """Mixed-precision context: fp16/bf16 on CUDA, bf16 on CPU only when asked, else a no-op."""
+def cpu_has_native_bf16(flags=None) -> bool:
+    """True when the CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    flags = cpu_flags() if flags is None else set(flags)
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+_DTYPE_NAMES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+                "half": "float16", "fp32": None, "float32": None, "off": None}
+
+
+def amp_dtype(dev=None, amp=None):
+    """The one precision policy: the autocast dtype for `amp` on `dev`, or None for plain fp32.
+
+    amp=None (or "fp32") is off everywhere. amp="auto" is bf16 where the hardware runs it natively
+    (CUDA compute capability 8.0+, CPUs with AVX512-BF16 or AMX), fp16 on older CUDA GPUs (use
+    grad_scaler() with it), fp32 elsewhere (MPS included). "bf16"/"fp16" or a torch dtype force one.
+    """
+    torch = _torch()
+    if amp is None:
+        return None
+    dev = torch.device(dev) if dev is not None else device()
+    if isinstance(amp, str):
+        if amp == "auto":
+            if dev.type == "cuda":
+                major, _ = torch.cuda.get_device_capability(dev)
+                return torch.bfloat16 if major >= 8 else torch.float16
+            if dev.type == "cpu" and cpu_has_native_bf16():
+                return torch.bfloat16
+            return None
+        if amp not in _DTYPE_NAMES:
+            raise ValueError(f"amp={amp!r}: use None (fp32), 'auto', 'bf16' or 'fp16'")
+        name = _DTYPE_NAMES[amp]
+        return getattr(torch, name) if name else None
+    if amp == torch.float32:
+        return None
+    if amp not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"amp={amp!r}: autocast takes torch.bfloat16 or torch.float16")
+    return amp
+
+
+def precision_name(dev=None, amp=None) -> str:
+    """'fp32', 'bf16' or 'fp16': what amp_dtype(dev, amp) gives, for printing and recording."""
+    torch = _torch()
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype(dev, amp)]
+
+
+def grad_scaler(dev=None, amp=None):
+    """A torch GradScaler, enabled only where amp_dtype(dev, amp) is fp16 on CUDA (loss scaling)."""
     torch = _torch()
     dev = torch.device(dev) if dev is not None else device()
-    dtype = _dtype(torch, dtype)
-    if dev.type == "cuda":
-        if dtype is None:
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    if dev.type == "mps" and dtype is not None:
-        return torch.autocast("mps", dtype=dtype)
-    if dev.type == "cpu" and dtype == torch.bfloat16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    dtype = amp_dtype(dev, amp)  # first, so a bad `amp` raises on every device
+    enabled = dev.type == "cuda" and dtype == torch.float16
+    return torch.amp.GradScaler("cuda" if dev.type == "cuda" else "cpu", enabled=enabled)
+
+
+def autocast(dev=None, amp=None):
+    """Mixed-precision context for amp_dtype(dev, amp); a no-op when that is fp32 (amp=None)."""
+    torch = _torch()
+    dev = torch.device(dev) if dev is not None else device()
+    dtype = amp_dtype(dev, amp)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(dev.type, dtype=dtype)
 
 
 def set_seed(seed: int = 0, deterministic: bool = False) -> int:
@@ -178,3 +232,37 @@ def describe() -> str:
         tf = sys.modules["tensorflow"]
         parts.append(f"tensorflow {tf.__version__} GPUs {len(tf.config.list_physical_devices('GPU'))}")
     return " | ".join(parts)
+
+
+def synchronize(dev=None):
+    """Wait until the work queued on `dev` (CUDA or MPS) is done; nothing to wait for on the CPU."""
+    torch = _torch()
+    dev = torch.device(dev) if dev is not None else device()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+
+class Timer:
+    """Wall-clock seconds of a `with Timer(dev) as t:` block, waiting for queued GPU work at both ends (t.seconds)."""
+
+    def __init__(self, dev=None):
+        """Time on `dev` (None: no device to wait for)."""
+        self.dev, self.seconds = dev, None
+
+    def __enter__(self):
+        """Synchronise the device and start the clock."""
+        import time
+        if self.dev is not None:
+            synchronize(self.dev)
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        """Synchronise the device and stop the clock."""
+        import time
+        if self.dev is not None:
+            synchronize(self.dev)
+        self.seconds = time.perf_counter() - self._t0
+        return False

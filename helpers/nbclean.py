@@ -1,4 +1,5 @@
-"""Strip notebook outputs for git, keeping only the `# NBVAL_CHECK_OUTPUT` cells' outputs.
+"""The committed outputs of `# NBVAL_CHECK_OUTPUT` cells: keep them when stripping a notebook for git,
+and compare them with an executed copy using nbval's own comparison (no second execution).
 
     python -m helpers.nbclean notebooks/*.ipynb
     python -m helpers.nbclean --from-executed build/out.ipynb notebooks/NN_name.ipynb
@@ -6,11 +7,17 @@
 from __future__ import annotations
 
 import argparse
+import copy
+import difflib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 CHECK = "NBVAL_CHECK_OUTPUT"
 MIME_DROP = ("application/vnd.dlc.record+json",)
+# nbval 0.11's IPyNbFile.skip_compare (without --nbdime), plus the recorded-results MIME nbclean drops.
+SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
+                "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg") + MIME_DROP
 
 
 def _src(cell) -> str:
@@ -57,6 +64,58 @@ def clean(doc: dict, executed: dict | None = None) -> dict:
                     if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     doc.get("metadata", {}).pop("papermill", None)
     return doc
+
+
+def _unified_diff(config, op, left, right):
+    """Stand-in for pytest's assertrepr hook that nbval calls: a unified diff of two texts."""
+    if not (isinstance(left, str) and isinstance(right, str)):
+        return []
+    diff = difflib.unified_diff(left.splitlines(), right.splitlines(), "committed", "executed", lineterm="")
+    return [["committed != executed (- committed, + executed):", *diff]]
+
+
+def _nbval_checker():
+    """An object on which nbval's IPyNbCell comparison methods run without a kernel or a pytest item."""
+    from nbval.plugin import IPyNbCell, nocolors
+
+    class Checker:
+        compare_outputs = IPyNbCell.compare_outputs
+        format_output_compare = IPyNbCell.format_output_compare
+        sanitize = IPyNbCell.sanitize
+        colors = nocolors
+        config = None
+        parent = SimpleNamespace(skip_compare=SKIP_COMPARE, sanitize_patterns={})
+        ihook = SimpleNamespace(pytest_assertrepr_compare=_unified_diff)
+
+    return Checker()
+
+
+def compare_checked(committed: dict, executed: dict) -> list[str]:
+    """Compare every `# NBVAL_CHECK_OUTPUT` cell's committed outputs with the executed copy's, as nbval does.
+
+    Returns one readable report per mismatching cell (empty when all match)."""
+    import nbformat
+    from nbval.plugin import coalesce_streams
+
+    checker = _nbval_checker()
+    # nbformat's reader joins multi-line sources and texts, as nbval's own reading does
+    committed, executed = (nbformat.reads(json.dumps(d), as_version=4) for d in (committed, executed))
+    ref_cells = [(i, c) for i, c in enumerate(committed["cells"]) if is_checked(c)]
+    run_cells = [c for c in executed["cells"] if is_checked(c)]
+    if len(ref_cells) != len(run_cells):
+        return [f"{len(ref_cells)} checked cell(s) committed but {len(run_cells)} in the executed copy"]
+    problems = []
+    for (i, ref), run in zip(ref_cells, run_cells):
+        lines = [ln for ln in _src(ref).splitlines() if ln.strip() and CHECK not in ln] or [CHECK]
+        title = f"cell {i} ({lines[0].strip()[:60]!r})"
+        if _src(ref) != _src(run):
+            problems.append(f"{title}: the executed copy's source differs from the committed one")
+            continue
+        ref_outs = coalesce_streams(copy.deepcopy(ref.get("outputs", [])))
+        run_outs = coalesce_streams(copy.deepcopy(run.get("outputs", [])))
+        if not checker.compare_outputs(run_outs, ref_outs):
+            problems.append(f"{title}: outputs differ\n" + "\n".join(map(str, checker.comparison_traceback)))
+    return problems
 
 
 def main(argv=None):

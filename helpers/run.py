@@ -3,6 +3,9 @@
     python -m helpers.run                 # every notebook, full mode, one at a time
     python -m helpers.run --quick -j 2    # quick mode, two notebooks at once (one thread each)
     python -m helpers.run --quick notebooks/01_backpropagation_by_hand.ipynb
+
+The terminal gets one line per notebook; what the kernel and papermill print (TensorFlow's C++ log,
+ipykernel's warnings, tracebacks) goes to build/logs[-quick]/NN_name.log, linked from the report.
 """
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ import argparse
 import datetime as dt
 import html
 import json
+import logging
 import multiprocessing as mp
 import os
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .device import set_threads
@@ -22,6 +27,34 @@ from .record import read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+
+
+@contextmanager
+def output_to(log: Path):
+    """Within the block, send fds 1 and 2 (which the kernel inherits) and papermill's log to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pm_logger = logging.getLogger("papermill")
+    level = pm_logger.level
+    with open(log, "w", buffering=1, encoding="utf-8") as f:
+        saved = os.dup(1), os.dup(2)
+        handler = logging.StreamHandler(f)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        pm_logger.addHandler(handler)
+        pm_logger.setLevel(logging.INFO)
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield f
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
+            pm_logger.removeHandler(handler)
+            pm_logger.setLevel(level)
 
 
 def list_notebooks(patterns=None) -> list[Path]:
@@ -32,28 +65,29 @@ def list_notebooks(patterns=None) -> list[Path]:
 
 
 def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: int | None,
-            extra_params: dict | None = None) -> dict:
+            extra_params: dict | None = None, log_dir: Path | None = None) -> dict:
     """Run one notebook with papermill and return its report row (never raises on notebook errors)."""
     if threads:
         set_threads(threads)  # env vars, inherited by the kernel before it imports any framework
-    if quick:
-        os.environ["DLC_QUICK"] = "1"
-    import papermill as pm
     out = out_dir / nb.name
     params = dict(extra_params or {})
     if quick:
-        params["QUICK"] = True
-    row = {"notebook": nb.stem, "output": str(out), "status": "ok", "error": None}
+        params["QUICK"] = True  # the one way QUICK enters a notebook: its papermill parameter
+    log = (log_dir or out_dir) / f"{nb.stem}.log"
+    row = {"notebook": nb.stem, "output": str(out), "log": str(log), "status": "ok", "error": None}
     t0 = time.perf_counter()
-    try:
-        pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
-                            progress_bar=False, cwd=str(nb.parent), execution_timeout=timeout,
-                            log_output=False)
-    except Exception as e:  # PapermillExecutionError and kernel deaths alike
-        row["status"] = "failed"
-        ename = getattr(e, "ename", type(e).__name__)
-        evalue = getattr(e, "evalue", str(e))
-        row["error"] = f"{ename}: {evalue}"[:2000]
+    with output_to(log) as log_file:
+        try:
+            import papermill as pm
+            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
+                                progress_bar=False, cwd=str(nb.parent), execution_timeout=timeout,
+                                log_output=False)
+        except Exception as e:  # PapermillExecutionError and kernel deaths alike
+            row["status"] = "failed"
+            ename = getattr(e, "ename", type(e).__name__)
+            evalue = getattr(e, "evalue", str(e))
+            row["error"] = f"{ename}: {evalue}"[:2000]
+            log_file.write(f"\n{type(e).__name__}: {e}\n")  # the whole traceback, for the report's link
     row["duration_s"] = round(time.perf_counter() - t0, 1)
     try:
         row["results"] = read_results(out)
@@ -78,8 +112,13 @@ def write_report(rows: list[dict], meta: dict, build: Path) -> tuple[Path, Path]
         res = "".join(f"<li><code>{esc(k)}</code> = {esc(json.dumps(v, ensure_ascii=False)[:200])}</li>"
                       for k, v in r.get("results", {}).items())
         err = f"<pre>{esc(r['error'])}</pre>" if r.get("error") else ""
+        link = ""
+        if r.get("log"):  # relative, so the report still links its logs when build/ is moved
+            href = Path(os.path.relpath(r["log"], build)).as_posix()
+            link = f"<a href='{esc(href, quote=True)}'>log</a>"
         body.append(f"<tr class='{r['status']}'><td>{esc(r['notebook'])}</td><td>{r['status']}</td>"
                     f"<td>{r.get('duration_s', '')}</td><td>{esc(str(r.get('device', '')))}</td>"
+                    f"<td>{link}</td>"
                     f"<td><ul>{res}</ul>{err}</td></tr>")
     page = f"""<!doctype html><meta charset="utf-8"><title>Curriculum run report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
@@ -88,7 +127,8 @@ tr.ok td:nth-child(2){{color:green}}ul{{margin:0;padding-left:1.2em;font-size:90
 <h1>Curriculum run report</h1>
 <p>{esc(meta['finished'])} &middot; mode {esc(meta['mode'])} &middot; {meta['jobs']} job(s) &middot;
 {meta['passed']}/{meta['total']} passed in {meta['wall_s']} s &middot; {esc(meta['machine'])}</p>
-<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>device</th><th>recorded results</th></tr>
+<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>device</th><th>kernel output</th>
+<th>recorded results</th></tr>
 {''.join(body)}</table>
 """
     ht = build / "report.html"
@@ -109,20 +149,23 @@ def main(argv=None) -> int:
         print("no notebooks found", file=sys.stderr)
         return 2
     out_dir = a.build / ("executed-quick" if a.quick else "executed")
+    log_dir = a.build / ("logs-quick" if a.quick else "logs")
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(a.jobs, len(nbs)))
     threads = 1 if jobs > 1 else None
     mode = "quick" if a.quick else "full"
-    print(f"running {len(nbs)} notebook(s), {mode} mode, {jobs} at a time -> {out_dir}", flush=True)
+    print(f"running {len(nbs)} notebook(s), {mode} mode, {jobs} at a time -> {out_dir}"
+          f" (kernel output in {log_dir})", flush=True)
     t0 = time.perf_counter()
-    tasks = [(nb, out_dir, a.quick, threads, a.timeout) for nb in nbs]
+    tasks = [(nb, out_dir, a.quick, threads, a.timeout, None, log_dir) for nb in nbs]
     rows = []
 
     def show(row):
         rows.append(row)
         mark = "ok  " if row["status"] == "ok" else "FAIL"
-        print(f"[{len(rows)}/{len(nbs)}] {mark} {row['notebook']:<40} {row['duration_s']:>7.1f} s"
-              + (f"  {row['error'][:300]}" if row["error"] else ""), flush=True)
+        failure = f"  {row['error'][:300]}  (log: {row['log']})" if row["error"] else ""
+        print(f"[{len(rows)}/{len(nbs)}] {mark} {row['notebook']:<40} {row['duration_s']:>7.1f} s{failure}",
+              flush=True)
 
     if jobs == 1:
         for t in tasks:

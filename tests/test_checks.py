@@ -74,13 +74,15 @@ def stub(*args, **kwargs):
 
 
 @pytest.mark.parametrize("checker", [C.check_sigmoid_derivative, C.check_numeric_grad, C.check_softmax,
-                                     C.check_softmax_grad, C.check_adam_step, C.check_gd_step])
+                                     C.check_softmax_grad, C.check_adam_step, C.check_gd_step,
+                                     C.check_conv_output_size, C.check_keras_dense_to_torch])
 def test_stub_reads_not_implemented(checker, capsys):
     ok, out = run(checker, stub, capsys)
     assert ok is False and "not implemented yet" in out
 
 
-@pytest.mark.parametrize("checker", [C.check_softmax, C.check_softmax_grad, C.check_gd_step])
+@pytest.mark.parametrize("checker", [C.check_softmax, C.check_softmax_grad, C.check_gd_step,
+                                     C.check_conv_output_size, C.check_keras_dense_to_torch])
 def test_crash_is_a_fail_not_an_exception(checker, capsys):
     def broken(*args):
         raise KeyError("oops")
@@ -337,3 +339,50 @@ def test_gd_step_rejects_typical_mistakes(wrong, words, capsys):
     assert not ok and out.startswith("FAIL")
     for w in words:
         assert w in out
+
+
+# ------------------------------------------------------------------ convolution output size (notebook 05)
+
+def ref_conv_size(n, k, p, s, d):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def test_conv_output_size_accepts_reference_and_torch(capsys):
+    torch = pytest.importorskip("torch")
+
+    def by_torch(n, k, p, s, d):
+        conv = torch.nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
+        return conv(torch.zeros(1, 1, n, n)).shape[-1]
+    ok, out = run(C.check_conv_output_size, ref_conv_size, capsys)
+    assert ok and out.startswith("PASS")
+    assert run(C.check_conv_output_size, by_torch, capsys)[0]
+    assert run(C.check_conv_output_size, lambda *a: float(ref_conv_size(*a)), capsys)[0]
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda n, k, p, s, d: (n + 2 * p - k) // s + 1, "has gaps"),
+    (lambda n, k, p, s, d: (n + p - d * (k - 1) - 1) // s + 1, "both sides"),
+    (lambda n, k, p, s, d: (n + 2 * p - d * (k - 1) - 1) / s + 1, "round down"),
+    (lambda n, k, p, s, d: (n + 2 * p - d * k) // s + 1, "window positions"),
+    (lambda n, k, p, s, d: [ref_conv_size(n, k, p, s, d)] * 2, "one number"),
+])
+def test_conv_output_size_rejects_typical_mistakes(wrong, words, capsys):
+    ok, out = run(C.check_conv_output_size, wrong, capsys)
+    assert not ok and out.startswith("FAIL") and words in out
+
+
+# ------------------------------------------------------------------ Keras Dense kernel -> torch Linear weight
+
+def test_keras_dense_to_torch(capsys):
+    def right(kernel, h, w, c):
+        return kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(h * w * c, -1).T
+    ok, out = run(C.check_keras_dense_to_torch, right, capsys)
+    assert ok and out.startswith("PASS")
+    ok, out = run(C.check_keras_dense_to_torch, lambda kernel, h, w, c: kernel.T, capsys)
+    assert not ok and "H,W,C" in out
+    ok, out = run(C.check_keras_dense_to_torch, lambda kernel, h, w, c: kernel, capsys)
+    assert not ok and "(out, in)" in out
+    def c_w_h(kernel, h, w, c):     # channels first, but height and width swapped
+        return kernel.reshape(h, w, c, -1).transpose(2, 1, 0, 3).reshape(h * w * c, -1).T
+    ok, out = run(C.check_keras_dense_to_torch, c_w_h, capsys)
+    assert not ok and "reshape the rows" in out

@@ -1,27 +1,33 @@
-"""helpers.data against a local HTTP server on 127.0.0.1: download, resume, checksums, mirror, archives."""
+"""helpers.data (the machinery) against a local HTTP server on 127.0.0.1: download, resume, checksums,
+mirror, archives, unique temporary files, URL-keyed partial downloads, the folder lock."""
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from helpers import data as hdata
-from helpers.data import DataError, Dataset, FileSpec
+from helpers.data import DataError, FileSpec
 
+ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = bytes(range(256)) * 4096          # 1 MiB, deterministic
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
-SHARED_MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+OTHER = bytes(reversed(PAYLOAD))             # another file of the same length (a new upstream release)
+OTHER_SHA = hashlib.sha256(OTHER).hexdigest()
 
 
 class Handler(BaseHTTPRequestHandler):
     """/good: the payload with Range support; /flaky: half of it on the first request, then good;
-    /short: claims the full length but sends half; /html: a login page; /missing: 404."""
+    /short: claims the full length but sends half; /html: a login page; /missing: 404;
+    /other: OTHER with Range support; /slow: the payload in 64 KiB pieces, 10 ms apart."""
     requests = []
     flaky_done = False
 
@@ -41,15 +47,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/missing":
             self.send_error(404)
             return
+        data = OTHER if self.path == "/other" else PAYLOAD
         start = 0
         rng = self.headers.get("Range")
-        if rng and self.path in ("/good", "/flaky"):
+        if rng and self.path in ("/good", "/flaky", "/other"):
             start = int(rng.split("=")[1].split("-")[0])
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
-        body = PAYLOAD[start:]
+        body = data[start:]
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -58,6 +65,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if self.path == "/slow":
+            for i in range(0, len(body), 1 << 16):
+                self.wfile.write(body[i:i + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(0.01)
             return
         self.wfile.write(body)
 
@@ -74,135 +87,207 @@ def server():
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """An empty cache, no mirror, and a registry holding only test entries."""
+def folder(tmp_path, monkeypatch):
+    """An empty cache folder, and no mirror."""
     monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DLC_DATA_MIRROR", raising=False)
-    reg = {}
-    monkeypatch.setattr(hdata, "REGISTRY", reg)
-
-    def add(*specs, name="toy"):
-        reg[name] = Dataset(name, "test data", "none", variants={"v": tuple(specs)})
-        return name
-    return add
+    return tmp_path / "cache" / "toy"
 
 
 def closed_port_url():
+    """A URL on which nothing listens: connection refused, like no network."""
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()  # nothing listens there now: connection refused, like no network
+    s.close()
     return f"http://127.0.0.1:{port}/file.bin"
 
 
-def test_good_download(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/good",), sha256=SHA, size=len(PAYLOAD)))
-    folder = hdata.fetch(name, quiet=True)
-    assert (folder / "f.bin").read_bytes() == PAYLOAD
-    assert not list(folder.glob("*.part")), "no partial file is left behind"
-    hdata.fetch(name, quiet=True)  # second call: from the cache, no request
-    assert len(Handler.requests) == 1
+def leftovers(folder):
+    """Files in a cache folder other than finished ones: temporaries, partials, rejects."""
+    return sorted(p.name for p in Path(folder).iterdir() if p.name.startswith(".") and p.name != ".lock"
+                  or p.name.endswith((".part", ".tmp", ".rejected", ".download", ".mirror", ".extract")))
 
 
-def test_resume_partial_download(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/flaky",), sha256=SHA, size=len(PAYLOAD)))
+def test_good_download(server, folder):
+    got = hdata.retrieve(server + "/good", "sha256:" + SHA, fname="f.bin", folder=folder, quiet=True)
+    assert got == folder / "f.bin" and got.read_bytes() == PAYLOAD
+    assert leftovers(folder) == [], "no temporary or partial file is left behind"
+    hdata.retrieve(server + "/good", "sha256:" + SHA, fname="f.bin", folder=folder, quiet=True)
+    assert len(Handler.requests) == 1, "second call: from the cache, no request"
+
+
+def test_resume_partial_download(server, folder):
+    spec = FileSpec("f.bin", urls=(server + "/flaky",), sha256=SHA, size=len(PAYLOAD))
     with pytest.raises(DataError, match="run again to resume"):
-        hdata.fetch(name, quiet=True)
-    part = hdata.cache_dir() / "toy" / "f.bin.download.part"
+        hdata.obtain(spec, folder, print)
+    part = hdata.partial_path(folder / "f.bin", server + "/flaky")
     assert part.exists() and part.stat().st_size == len(PAYLOAD) // 2
-    folder = hdata.fetch(name, quiet=True)
-    assert (folder / "f.bin").read_bytes() == PAYLOAD
+    assert hdata.obtain(spec, folder, print).read_bytes() == PAYLOAD
     assert Handler.requests[-1] == ("/flaky", f"bytes={len(PAYLOAD) // 2}-"), "second request must resume"
+    assert leftovers(folder) == []
 
 
-def test_checksum_mismatch_names_file_url_and_mirror(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/good",), sha256="0" * 64))
+def test_partial_from_one_url_is_never_completed_from_another(server, folder):
+    # URL A breaks off half-way; then the registry moves to URL B, which serves a new release.
+    with pytest.raises(DataError, match="run again to resume"):
+        hdata.obtain(FileSpec("f.bin", urls=(server + "/flaky",), sha256=SHA), folder, print)
+    Handler.requests.clear()
+    got = hdata.obtain(FileSpec("f.bin", urls=(server + "/other",), sha256=OTHER_SHA), folder, print)
+    assert got.read_bytes() == OTHER, "A's half must not be spliced into B's file"
+    assert Handler.requests == [("/other", None)], "B is downloaded from its first byte"
+    assert hdata.partial_path(folder / "f.bin", server + "/flaky").stat().st_size == len(PAYLOAD) // 2
+
+
+def test_unpinned_url_never_accepts_a_resumed_file(server, folder):
+    part = hdata.partial_path(folder / "f.bin", server + "/other")
+    folder.mkdir(parents=True)
+    part.write_bytes(PAYLOAD[: len(PAYLOAD) // 2])  # a partial of other bytes under B's name
+
+    def right_size(path):
+        if path.stat().st_size != len(OTHER):
+            raise DataError(f"{path.name}: wrong size")
+    got = hdata.obtain(FileSpec("f.bin", urls=((server + "/other", None),), validate=right_size), folder, print)
+    assert got.read_bytes() == OTHER, "bytes unknown: the download starts over"
+    assert Handler.requests == [("/other", None)]
+
+
+def test_concurrent_downloads_of_one_file(server, folder):
+    spec = FileSpec("f.bin", urls=(server + "/slow",), sha256=SHA)
+    errors = []
+
+    def get():
+        try:
+            hdata.download(server + "/slow", folder / "f.bin", check=lambda p: hdata.verify(p, spec))
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+    folder.mkdir(parents=True)
+    threads = [threading.Thread(target=get) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(Handler.requests) == 2
+    assert (folder / "f.bin").read_bytes() == PAYLOAD and leftovers(folder) == []
+
+
+def test_atomic_gives_each_writer_its_own_file(tmp_path):
+    dest, barrier, seen = tmp_path / "x.bin", threading.Barrier(2), {}
+
+    def write(tag):
+        with hdata.atomic(dest) as tmp:
+            tmp.write_bytes(tag * 1000)
+            barrier.wait()   # both writers hold their temporary file at the same time
+            seen[tag] = tmp.read_bytes()
+    threads = [threading.Thread(target=write, args=(t,)) for t in (b"a", b"b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {b"a": b"a" * 1000, b"b": b"b" * 1000}
+    assert dest.read_bytes() in (b"a" * 1000, b"b" * 1000) and [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_lock_makes_another_process_wait(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from helpers.data import lock\n"
+         "with lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(1.5)", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DataError, match="waited 0.3 s for another process .*DLC_LOCK_TIMEOUT"):
+            with hdata.lock(tmp_path, timeout=0.3):
+                pass
+        t0 = time.perf_counter()
+        with hdata.lock(tmp_path, timeout=30):
+            waited = time.perf_counter() - t0
+        assert holder.wait(10) == 0 and waited > 0.5, "the lock is had only once the holder has let go"
+    finally:
+        holder.kill()
+    with hdata.lock(tmp_path), hdata.lock(tmp_path, timeout=0.1):
+        pass  # re-entrant in one process
+
+
+def test_checksum_mismatch_names_file_url_and_mirror(server, folder):
+    spec = FileSpec("f.bin", urls=(server + "/good",), sha256="0" * 64)
     with pytest.raises(DataError) as e:
-        hdata.fetch(name, quiet=True)
+        hdata.obtain(spec, folder, print)
     msg = str(e.value)
     assert "checksum mismatch" in msg and "f.bin" in msg and server + "/good" in msg and "DLC_DATA_MIRROR" in msg
-    assert not (hdata.cache_dir() / "toy" / "f.bin").exists(), "a bad download never becomes the cached file"
+    assert not (folder / "f.bin").exists(), "a bad download never becomes the cached file"
+    assert (folder / "f.bin.rejected").read_bytes() == PAYLOAD, "kept beside it to inspect"
 
 
-def test_truncated_download_is_refused(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/short",), sha256=SHA))
+def test_truncated_download_is_refused(server, folder):
     with pytest.raises(DataError, match="partial|broke off"):
-        hdata.fetch(name, quiet=True)
-    assert not (hdata.cache_dir() / "toy" / "f.bin").exists()
+        hdata.obtain(FileSpec("f.bin", urls=(server + "/short",), sha256=SHA), folder, print)
+    assert not (folder / "f.bin").exists()
 
 
-def test_html_instead_of_file(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/html",), sha256=SHA))
+def test_html_instead_of_file(server, folder):
     with pytest.raises(DataError, match="HTML page"):
-        hdata.fetch(name, quiet=True)
+        hdata.obtain(FileSpec("f.bin", urls=(server + "/html",), sha256=SHA), folder, print)
 
 
-def test_second_url_used_when_first_fails(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/missing", server + "/good"), sha256=SHA))
-    assert (hdata.fetch(name, quiet=True) / "f.bin").read_bytes() == PAYLOAD
+def test_second_url_used_when_first_fails(server, folder):
+    spec = FileSpec("f.bin", urls=(server + "/missing", server + "/good"), sha256=SHA)
+    assert hdata.obtain(spec, folder, print).read_bytes() == PAYLOAD
 
 
-def test_mirror_hit_needs_no_network(server, env, tmp_path, monkeypatch):
+def test_mirror_hit_needs_no_network(server, folder, tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     (mirror / "sub").mkdir(parents=True)
     (mirror / "sub" / "f.bin").write_bytes(PAYLOAD)
     monkeypatch.setenv("DLC_DATA_MIRROR", str(mirror))
-    name = env(FileSpec("f.bin", urls=(server + "/good",), sha256=SHA, mirror="sub/f.bin"))
-    assert (hdata.fetch(name, quiet=True) / "f.bin").read_bytes() == PAYLOAD
+    spec = FileSpec("f.bin", urls=(server + "/good",), sha256=SHA, mirror="sub/f.bin")
+    assert hdata.obtain(spec, folder, print).read_bytes() == PAYLOAD
     assert Handler.requests == [], "the mirror is tried before the network"
+    assert leftovers(folder) == []
 
 
-def test_bad_mirror_copy_is_refused(env, tmp_path, monkeypatch):
+def test_bad_mirror_copy_is_refused(folder, tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "f.bin").write_bytes(PAYLOAD[:100])
     monkeypatch.setenv("DLC_DATA_MIRROR", str(mirror))
-    name = env(FileSpec("f.bin", sha256=SHA, mirror="f.bin"))
     with pytest.raises(DataError, match="mirror copy .* does not verify"):
-        hdata.fetch(name, quiet=True)
+        hdata.obtain(FileSpec("f.bin", sha256=SHA, mirror="f.bin"), folder, print)
     assert (mirror / "f.bin").stat().st_size == 100, "the mirror is never modified"
+    assert list(folder.iterdir()) == [], "the rejected copy is removed"
 
 
-def test_no_network_no_cache_clear_error(env):
+def test_no_network_no_cache_clear_error(folder):
     url = closed_port_url()
-    name = env(FileSpec("f.bin", urls=(url,), sha256=SHA, mirror="f.bin"))
     with pytest.raises(DataError) as e:
-        hdata.fetch(name, quiet=True)
+        hdata.obtain(FileSpec("f.bin", urls=(url,), sha256=SHA, mirror="f.bin"), folder, print)
     msg = str(e.value)
     assert "f.bin" in msg and url in msg and "DLC_DATA_MIRROR" in msg and "no network" in msg
 
 
-def test_corrupt_cached_file_is_left_untouched(server, env):
-    name = env(FileSpec("f.bin", urls=(server + "/good",), sha256=SHA))
-    folder = hdata.cache_dir() / "toy"
+def test_corrupt_cached_file_is_left_untouched(server, folder):
     folder.mkdir(parents=True)
     (folder / "f.bin").write_bytes(b"my own edits")
     with pytest.raises(DataError, match="left untouched"):
-        hdata.fetch(name, quiet=True)
+        hdata.obtain(FileSpec("f.bin", urls=(server + "/good",), sha256=SHA), folder, print)
     assert (folder / "f.bin").read_bytes() == b"my own edits", "nothing the user had is overwritten"
 
 
-def test_unknown_checksum_validates_content(server, env):
+def test_unknown_checksum_validates_content(server, folder):
     def must_be_small(path):
         if path.stat().st_size > 10:
             raise DataError(f"{path.name}: too big for this dataset")
-    name = env(FileSpec("f.bin", urls=((server + "/good", None),), validate=must_be_small))
     with pytest.raises(DataError, match="too big"):
-        hdata.fetch(name, quiet=True)
-    assert not (hdata.cache_dir() / "toy" / "f.bin").exists()
+        hdata.obtain(FileSpec("f.bin", urls=((server + "/good", None),), validate=must_be_small), folder, print)
+    assert not (folder / "f.bin").exists()
 
 
-def test_optional_file_may_be_missing(server, env):
-    name = env(FileSpec("a.bin", urls=(server + "/good",), sha256=SHA),
-               FileSpec("b.bin", urls=(server + "/missing",), optional=True))
-    folder = hdata.fetch(name, quiet=True)
-    assert (folder / "a.bin").exists() and not (folder / "b.bin").exists()
-
-
-def test_unknown_dataset():
-    with pytest.raises(DataError, match="unknown dataset"):
-        hdata.fetch("no_such_dataset")
+def test_parse_hash():
+    assert hdata.parse_hash("md5:ABC") == {"md5": "abc"}
+    assert hdata.parse_hash("sha256:" + SHA) == hdata.parse_hash(SHA) == {"sha256": SHA}
+    assert hdata.parse_hash(None) == {}
+    with pytest.raises(ValueError, match="unsupported hash"):
+        hdata.parse_hash("sha1:abc")
 
 
 # ---------------------------------------------------------------- archives
@@ -253,104 +338,36 @@ def test_good_archive_extracts(tmp_path):
     assert (out / "d" / "x.txt").read_text() == "1" and (out / "y.txt").read_text() == "2"
 
 
-# ---------------------------------------------------------------- CIFAR-10 parsers
+def test_concurrent_extractions_of_one_archive(tmp_path, monkeypatch):
+    arc = _zip(tmp_path / "a.zip", [(f"d/{i}.txt", str(i) * 1000) for i in range(50)])
+    errors, folders, barrier = [], [], threading.Barrier(2, timeout=10)
+    extractall = zipfile.ZipFile.extractall
 
-def _cifar_binary_archive(path, n_train=10, n_test=4):
-    """A small archive with the official layout: 3073-byte records (label, R plane, G plane, B plane)."""
-    rng = np.random.default_rng(0)
-    batches = {}
-    for name, n in [(f"data_batch_{i}.bin", n_train) for i in range(1, 6)] + [("test_batch.bin", n_test)]:
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        pix = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
-        batches[name] = (labels, pix)
-    with tarfile.open(path, "w:gz") as t:
-        for name, (labels, pix) in batches.items():
-            raw = np.concatenate([labels[:, None], pix.reshape(len(labels), -1)], axis=1).tobytes()
-            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
-            info.size = len(raw)
-            t.addfile(info, io.BytesIO(raw))
-    return batches
+    def both_at_once(self, path=None, *a, **k):
+        folders.append(Path(path))
+        barrier.wait()   # the two extractions overlap
+        return extractall(self, path, *a, **k)
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", both_at_once)
 
-
-def test_parse_cifar10_binary_layout(tmp_path):
-    arc = tmp_path / "cifar-10-binary.tar.gz"
-    batches = _cifar_binary_archive(arc)
-    X, y = hdata.parse_cifar10_binary(arc, "train")
-    assert X.shape == (50, 32, 32, 3) and X.dtype == np.uint8 and y.dtype == np.int64
-    labels, pix = batches["data_batch_1.bin"]
-    assert (y[:10] == labels).all()
-    assert (X[0, :, :, 0] == pix[0, 0]).all() and (X[0, :, :, 2] == pix[0, 2]).all(), "R, G, B planes -> HWC"
-    assert (X[10] == batches["data_batch_2.bin"][1][0].transpose(1, 2, 0)).all(), "batches in order 1..5"
-    Xt, yt = hdata.parse_cifar10_binary(arc, "test")
-    assert Xt.shape == (4, 32, 32, 3) and (yt == batches["test_batch.bin"][0]).all()
+    def run():
+        try:
+            hdata.extract(arc, tmp_path / "out" / "a")
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(folders)) == 2, "each extraction has a folder of its own"
+    assert os.listdir(tmp_path / "out") == ["a"] and len(os.listdir(tmp_path / "out" / "a" / "d")) == 50
 
 
-def test_load_cifar10_from_binary_and_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DLC_DATA_MIRROR", raising=False)
-    folder = tmp_path / "cifar10"
-    folder.mkdir()
-    arc = folder / "cifar-10-binary.tar.gz"
-    _cifar_binary_archive(arc)
-    spec = hdata.REGISTRY["cifar10"].variants["binary"][0]
-    monkeypatch.setitem(hdata.REGISTRY, "cifar10", Dataset("cifar10", "", "", variants={
-        "binary": (FileSpec(spec.name, sha256=hashlib.sha256(arc.read_bytes()).hexdigest()),)}))
-    X, y, classes = hdata.load_cifar10("test")
-    assert X.shape == (4, 32, 32, 3) and classes[0] == "airplane"
-    assert (folder / "cifar10-binary-test.npz").exists()
-    arc.unlink()  # the decoded arrays are cached: no archive needed the second time
-    X2, y2, _ = hdata.load_cifar10("test")
-    assert (X2 == X).all() and (y2 == y).all()
-
-
-def test_parse_imagefolder_zip_exact_pixels(tmp_path):
-    from PIL import Image
-    rng = np.random.default_rng(1)
-    imgs = {f"train/{c}/{i}.png": rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-            for c in ("cat", "dog") for i in range(3)}
-    entries = []
-    for name, arr in imgs.items():
-        buf = io.BytesIO()
-        Image.fromarray(arr).save(buf, format="PNG")
-        entries.append((name, buf.getvalue()))
-    arc = _zip(tmp_path / "imgs.zip", entries)
-    X, y, classes = hdata.parse_imagefolder_zip(arc, "train", ["dog", "cat"])
-    assert X.shape == (6, 32, 32, 3) and classes == ["dog", "cat"]
-    assert (X[0] == imgs["train/cat/0.png"]).all() and y[0] == 1 and y[-1] == 0
-
-
-def test_standin_when_offline(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DLC_DATA_MIRROR", raising=False)
-    url = closed_port_url()
-    monkeypatch.setitem(hdata.REGISTRY, "cifar10", Dataset("cifar10", "", "", variants={
-        "binary": (FileSpec("cifar-10-binary.tar.gz", urls=(url,), md5="0" * 32),)}))
-    with pytest.raises(DataError, match="DLC_DATA_MIRROR"):
-        hdata.load_cifar10("test")
-    X, y, classes = hdata.load_cifar10("test", standin_ok=True)
-    assert X.shape[1:] == (32, 32, 3) and X.dtype == np.uint8 and y.dtype == np.int64 and len(classes) == 10
-    assert "STAND-IN DATA" in capsys.readouterr().out
-
-
-# ---------------------------------------------------------------- the real registry
-
-def test_registry_entries_are_complete():
-    for name in ["cifar10", "ag_news", "ai4i2020", "cmapss", "neu_surface_defects", "power_load"]:
-        ds = hdata.REGISTRY[name]
-        assert ds.licence and ds.description and ds.variants
-        for specs in ds.variants.values():
-            for s in specs:
-                assert s.sha256 or s.md5 or s.validate, f"{name}/{s.name}: no checksum and no content check"
-                for u in s.urls:
-                    assert (u if isinstance(u, str) else u[0]).startswith("http")
-        assert hdata.describe(name).startswith(name)
-
-
-@pytest.mark.skipif(not SHARED_MIRROR.exists(), reason="the course's offline mirror is not beside this checkout")
-def test_real_mirror_verifies(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DLC_DATA_MIRROR", str(SHARED_MIRROR))
-    for name in ["ai4i2020", "cmapss", "power_load", "ag_news"]:
-        folder = hdata.fetch(name, quiet=True)
-        assert any(folder.iterdir())
-    assert (tmp_path / "cmapss" / "train_FD001.txt").stat().st_size == 3_515_356
+def test_retrieve_with_unpack_from_the_mirror(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    arc = _zip(mirror / "pack.zip", [("d/x.txt", "1")])
+    monkeypatch.setenv("DLC_DATA_MIRROR", str(mirror))
+    out = hdata.retrieve(closed_port_url(), "sha256:" + hdata.file_digest(arc), fname="pack.zip",
+                         folder=tmp_path / "cache", mirror="pack.zip", processor=hdata.unpack, quiet=True)
+    assert out == tmp_path / "cache" / "pack" and (out / "d" / "x.txt").read_text() == "1"

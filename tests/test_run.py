@@ -1,9 +1,13 @@
-"""The main job: papermill execution, report files, carrying on past a failure, exit status."""
+"""The main job: papermill execution, report files, carrying on past a failure, exit status, quiet output."""
 import json
+import re
 
 import nbformat
 
 from helpers import run
+
+# Written by the kernel straight to its file descriptor 2, as TensorFlow's C++ logging is.
+NOISE = "import os\nos.write(2, b'FD2-NOISE from the kernel\\n')"
 
 
 def _nb(path, *sources):
@@ -16,9 +20,16 @@ def _nb(path, *sources):
     return path
 
 
-def test_run_reports_and_carries_on_past_failure(tmp_path, capsys):
-    bad = _nb(tmp_path / "01_bad.ipynb", "raise ValueError('boom at cell 2')")
-    good = _nb(tmp_path / "02_good.ipynb",
+def _assert_quiet(captured):
+    """Only the runner's own lines reach the terminal: no kernel or TensorFlow chatter."""
+    for noise in ("FD2-NOISE", "without encryption", "oneDNN", "cuInit", "Passed unknown parameter"):
+        assert noise not in captured.out + captured.err, f"{noise!r} reached the terminal"
+    assert captured.err == ""
+
+
+def test_run_reports_and_carries_on_past_failure(tmp_path, capfd):
+    bad = _nb(tmp_path / "01_bad.ipynb", NOISE, "raise ValueError('boom at cell 2')")
+    good = _nb(tmp_path / "02_good.ipynb", NOISE,
                "import os\nfrom helpers import record\nrecord('quick', QUICK)\n"
                "record('threads', os.environ.get('OMP_NUM_THREADS'))\nrecord('device', 'cpu')")
     build = tmp_path / "build"
@@ -35,15 +46,35 @@ def test_run_reports_and_carries_on_past_failure(tmp_path, capsys):
     html = (build / "report.html").read_text()
     assert "02_good" in html and "boom at cell 2" in html
     assert (build / "executed-quick" / "02_good.ipynb").exists()
-    out = capsys.readouterr().out
-    assert "FAIL" in out and "1/2 notebooks passed" in out
+    for name in ("01_bad", "02_good"):
+        log = build / "logs-quick" / f"{name}.log"
+        assert rows[name]["log"] == str(log), "report.json names each notebook's log"
+        assert "FD2-NOISE from the kernel" in log.read_text(), "the kernel's stderr goes to its log"
+        assert f"href='logs-quick/{name}.log'" in html, "report.html links each log"
+    assert "boom at cell 2" in (build / "logs-quick" / "01_bad.log").read_text()
+    captured = capfd.readouterr()
+    _assert_quiet(captured)
+    lines = captured.out.splitlines()
+    assert len(lines) == 4, f"header, one line per notebook, footer; got {lines}"
+    assert lines[0].startswith("running 2 notebook(s), quick mode, 2 at a time")
+    progress = sorted(lines[1:3], key=lambda line: "02_good" in line)
+    assert re.match(r"\[[12]/2\] FAIL 01_bad +\d+\.\d s  ValueError: boom at cell 2", progress[0])
+    assert progress[0].endswith(f"(log: {build / 'logs-quick' / '01_bad.log'})")
+    assert re.match(r"\[[12]/2\] ok   02_good +\d+\.\d s$", progress[1])
+    assert lines[3].startswith("1/2 notebooks passed in ")
 
 
-def test_run_all_ok_exits_zero(tmp_path):
-    good = _nb(tmp_path / "03_ok.ipynb", "from helpers import record\nrecord('x', 1)")
+def test_run_all_ok_exits_zero_quietly(tmp_path, capfd):
+    good = _nb(tmp_path / "03_ok.ipynb", NOISE, "from helpers import record\nrecord('x', 1)")
     assert run.main([str(good), "--build", str(tmp_path / "b")]) == 0
     rows = json.loads((tmp_path / "b" / "report.json").read_text())["notebooks"]
     assert rows[0]["results"] == {"x": 1} and rows[0]["status"] == "ok"
+    assert "FD2-NOISE from the kernel" in (tmp_path / "b" / "logs" / "03_ok.log").read_text()
+    captured = capfd.readouterr()
+    _assert_quiet(captured)
+    assert re.search(r"^\[1/1\] ok   03_ok +\d+\.\d s$", captured.out, re.M)
+    print("after the run")  # the terminal is ours again once the run is over
+    assert capfd.readouterr().out == "after the run\n"
 
 
 def test_list_notebooks_in_course_order():

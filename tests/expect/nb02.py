@@ -33,3 +33,4 @@ def check(r: dict):
     s = r["diabetes_split_r2"]
     assert 0.2 < s["min"] <= s["mean"] <= s["max"] < 0.8
     assert r["diabetes_gap_raw"] > 1e3 * max(r["diabetes_gap_standardised"], 1e-9)
+    assert isinstance(r["quick"], bool)   # required: the notebook records it (helpers.setup)

@@ -1,0 +1,400 @@
+"""The dataset catalogue: one registry entry per dataset, `fetch(name)`, and loaders (NumPy arrays out).
+
+Data flows one way: registry entry -> verified file in the cache (`helpers.data` obtains it from
+the cache, the mirror `$DLC_DATA_MIRROR` or the network) -> NumPy arrays. Downloaded content is
+never unpickled. A process that fills a dataset's cache folder holds its lock, so a second process
+waits and then finds the finished files. With nothing obtainable, a loader called with
+`standin_ok=True` returns generated stand-in data of the same shapes, says so in large letters,
+and `standin_used()` names it.
+"""
+from __future__ import annotations
+
+import csv
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .data import DataError, FileSpec, atomic, cache_dir, extract, lock, obtain, url_of
+
+__all__ = ["Dataset", "REGISTRY", "describe", "fetch", "variant_in_cache", "load_cifar10", "CIFAR10_CLASSES",
+           "parse_cifar10_binary", "parse_imagefolder_zip", "standin_images", "standin_used",
+           "load_digits_split", "csv_shape", "whitespace_table", "zip_members", "DataError"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A registry entry: alternative file sets ('variants'), tried in order, and the licence."""
+    name: str
+    description: str
+    licence: str
+    variants: dict = field(default_factory=dict)   # variant name -> tuple of FileSpec
+    homepage: str = ""
+    notes: str = ""
+
+
+# ---------------------------------------------------------------- content validators
+
+def csv_shape(rows: int, cols: int, sep=",", header=True, encoding="utf-8-sig"):
+    """A validator: the CSV file has exactly `rows` data rows of `cols` fields."""
+    def check(path: Path):
+        with open(path, newline="", encoding=encoding) as f:
+            lines = list(csv.reader(f, delimiter=sep))
+        body = lines[1:] if header else lines
+        if len(body) != rows or any(len(r) != cols for r in body):
+            widths = sorted({len(r) for r in body})
+            raise DataError(f"{path.name}: expected {rows} rows x {cols} columns, found {len(body)} rows "
+                            f"with widths {widths[:5]}; the file is not the expected dataset")
+    return check
+
+
+def whitespace_table(rows: int, cols: int):
+    """A validator: a whitespace-separated text table of `rows` non-empty lines of `cols` fields."""
+    def check(path: Path):
+        n = 0
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    n += 1
+                    if len(line.split()) != cols:
+                        raise DataError(f"{path.name}: line {n} has {len(line.split())} fields, expected {cols}")
+        if n != rows:
+            raise DataError(f"{path.name}: expected {rows} rows, found {n}")
+    return check
+
+
+def zip_members(pattern_count: dict):
+    """A validator: the zip archive holds exactly the given number of entries per name suffix."""
+    def check(path: Path):
+        try:
+            names = zipfile.ZipFile(path).namelist()
+        except zipfile.BadZipFile as e:
+            raise DataError(f"{path.name}: not a valid zip archive ({e})") from None
+        for suffix, want in pattern_count.items():
+            got = sum(n.endswith(suffix) for n in names)
+            if got != want:
+                raise DataError(f"{path.name}: expected {want} '{suffix}' entries, found {got}")
+    return check
+
+
+_CMAPSS = ("https://raw.githubusercontent.com/alireza-javanmardi/conformal-RUL-intervals/"
+           "37e450ac8b656229d44aed3ac39dcf85ea11b86c/data/CMAPSS/")
+_AGNEWS = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/"
+
+REGISTRY: dict[str, Dataset] = {d.name: d for d in [
+    Dataset(
+        "cifar10", "CIFAR-10: 60,000 32x32 colour images in 10 classes (50,000 train, 10,000 test).",
+        "No licence stated upstream; cite Krizhevsky 2009, 'Learning Multiple Layers of Features from Tiny Images'.",
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        variants={
+            # The classroom mirror holds a JPEG (quality 75) re-encoding in ImageFolder layout;
+            # pixels differ slightly from the official release, accuracies a little lower.
+            "jpeg": (FileSpec("cifar10-jpeg.zip", mirror="cifar10-jpeg.zip", size=62_190_935,
+                              sha256="d04893ead3171e906e171cb9bc629b66a9d3f5cd36676564a009658746d75a46",
+                              validate=zip_members({".jpg": 60_000})),),
+            # The official binary release: parsed as bytes, never unpickled. Upstream publishes an MD5.
+            "binary": (FileSpec("cifar-10-binary.tar.gz", md5="c32a1d4ab5d03f1284b67883e8d87530",
+                                size=170_052_171, mirror="cifar-10-binary.tar.gz",
+                                urls=("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",)),),
+        }),
+    Dataset(
+        "ag_news", "AG's News topic classification: 4 classes; test split 7,600 rows, train 120,000.",
+        "Provided by the academic community for research and non-commercial use (upstream readme).",
+        homepage="http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
+        notes="MD5s are the ones torchtext publishes for the original files. The offline mirror has the test split only.",
+        variants={"csv": (
+            FileSpec("test.csv", mirror="text/ag_news_csv/test.csv", urls=(_AGNEWS + "test.csv",),
+                     md5="d52ea96a97a2d943681189a97654912d", size=1_857_427,
+                     sha256="521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                     validate=csv_shape(7_600, 3, header=False, encoding="utf-8")),
+            FileSpec("classes.txt", mirror="text/ag_news_csv/classes.txt", urls=(_AGNEWS + "classes.txt",),
+                     sha256="612dbfa932f07a6ed837295a7d5746ce7412e7bb4bc32ba919fdb3cda3a1b9b5"),
+            FileSpec("train.csv", urls=(_AGNEWS + "train.csv",), md5="b1a00f826fdfbd249f79597b59e1dc12",
+                     mirror="text/ag_news_csv/train.csv", optional=True,
+                     validate=csv_shape(120_000, 3, header=False, encoding="utf-8")),
+        )}),
+    Dataset(
+        "bbc_news", "BBC News: 2,225 full-text articles in 5 classes (2004-2005).",
+        "Research dataset; article copyright is the BBC's. Cite Greene & Cunningham, ICML 2006.",
+        homepage="http://mlg.ucd.ie/datasets/bbc.html",
+        notes="The mirror's zip was rebuilt (same article bytes), so the upstream zip is checked by content.",
+        variants={"zip": (
+            FileSpec("bbc-news-fulltext.zip", mirror="text/bbc-news-fulltext.zip", extract=True,
+                     sha256="961cf53e05471f097da743bf52e390a0b9d667363ba6cb75390aa1ff0add74d2",
+                     urls=(("http://mlg.ucd.ie/files/datasets/bbc-fulltext.zip", None),),
+                     validate=zip_members({".txt": 2_225})),)}),
+    Dataset(
+        "ai4i2020", "AI4I 2020 predictive maintenance: 10,000 rows x 14 columns, 339 machine failures (synthetic).",
+        "CC BY 4.0 (UCI Machine Learning Repository, dataset 601). Cite Matzka, AI4I 2020.",
+        homepage="https://archive.ics.uci.edu/dataset/601/ai4i+2020+predictive+maintenance+dataset",
+        notes="The SHA-256 is of the pinned GitHub copy (= the mirror). UCI's own CSV may have CRLF "
+              "line endings, so its bytes are unknown here: it is checked by content instead.",
+        variants={"csv": (
+            FileSpec("ai4i2020.csv", mirror="ai4i2020.csv", size=512_047,
+                     sha256="59db4f1d9c34c58136d89e5a006ec190dcea19e9dbea74f6b3b0c6f22a44d183",
+                     urls=("https://raw.githubusercontent.com/Sarrveshwer/Risk-eval-using-Logistic-Regression/"
+                           "8c3a6b384563b8dc4bef1a9508b21534d6219769/Backup/ai4i2020.csv",
+                           ("https://archive.ics.uci.edu/ml/machine-learning-databases/00601/ai4i2020.csv", None)),
+                     validate=csv_shape(10_000, 14)),)}),
+    Dataset(
+        "cmapss", "NASA C-MAPSS turbofan run-to-failure simulation: FD001 (train/test/RUL) and the FD003 test set.",
+        "Public release by NASA Ames PCoE (US Government); no licence file. Cite Saxena et al., PHM08.",
+        homepage="https://www.nasa.gov/intelligent-systems-division/discovery-and-systems-health/pcoe/pcoe-data-set-repository/",
+        notes="Pinned copies of the original text files; train_FD003 and FD002/FD004 are not in the mirror.",
+        variants={"fd001": tuple(
+            FileSpec(f, mirror=f"cmapss/{f}", urls=(_CMAPSS + f,), sha256=h, validate=v)
+            for f, h, v in [
+                ("train_FD001.txt", "963b5e22825b34d8b21c69e1aeb4af3e647050eb672ee8834ba4b5d91d2de0f8",
+                 whitespace_table(20_631, 26)),
+                ("test_FD001.txt", "3cda7109ce17bafb5443f2ac926cfcf88154b941b8c4cf95eb55d1ddd6f52851",
+                 whitespace_table(13_096, 26)),
+                ("RUL_FD001.txt", "a19c8ec94931949d0485bdc35118206e9c81c4547b422efb9cf86f4ceddbceca",
+                 whitespace_table(100, 1)),
+                ("test_FD003.txt", "299babd63c8d987cef079c4a425429f33b3a34797d803bbe2ad48c29dbd0d790",
+                 whitespace_table(16_596, 26)),
+                ("RUL_FD003.txt", "df1e0566306b174a2de41c67a3e7a51877889598b78643fc3e5685259091b7cb",
+                 whitespace_table(100, 1)),
+                ("readme.txt", "4f5270554b775c67e73aff383c5436fd329d6e4cc3d3a116913276fae511269b", None),
+            ])}),
+    Dataset(
+        "neu_surface_defects", "NEU steel surface defects (NEU-DET): 1,800 200x200 greyscale images, 6 classes.",
+        "No licence stated; academic dataset. Cite Song & Yan, Applied Surface Science 285 (2013).",
+        homepage="http://faculty.neu.edu.cn/songkechen/zh_CN/zdylm/263270/list/index.htm",
+        notes="Upstream offers no stable direct download; obtain neu-surface-defects.zip through the course "
+              "mirror ($DLC_DATA_MIRROR) or place it in the cache folder yourself.",
+        variants={"zip": (
+            FileSpec("neu-surface-defects.zip", mirror="neu-surface-defects.zip", size=28_712_349, extract=True,
+                     sha256="334b2076525e946386b12dd7f0e2bf1e87545312dcf185c5a988e085cc3d2e0b",
+                     validate=zip_members({".jpg": 1_800, ".xml": 1_800})),)}),
+    Dataset(
+        "power_load", "Hourly electricity load of American Electric Power (PJM), 2004-2018: 121,273 rows.",
+        "CC0 per the Kaggle page 'Hourly Energy Consumption' (robikscube); data from PJM.",
+        homepage="https://www.kaggle.com/datasets/robikscube/hourly-energy-consumption",
+        notes="Rows are not in time order and DST days have duplicates and gaps: sort, dedupe, resample.",
+        variants={"csv": (
+            FileSpec("AEP_hourly.csv", mirror="timeseries/AEP_hourly.csv", size=3_395_509,
+                     sha256="109d122f7b485555c609eecdec2cd5a03172e0a08acd358d863acc93eb452585",
+                     urls=("https://raw.githubusercontent.com/JacobWangTengda/predictT-serving/"
+                           "b60474ef05172674ca1e8bafeaac8669307b20f8/data/AEP_hourly.csv",),
+                     validate=csv_shape(121_273, 2)),)}),
+]}
+
+
+def describe(name: str) -> str:
+    """A short text card of a registry entry: files, sources, checksums, licence."""
+    ds = REGISTRY[name]
+    lines = [f"{ds.name}: {ds.description}", f"  licence: {ds.licence}", f"  homepage: {ds.homepage}"]
+    if ds.notes:
+        lines.append(f"  notes: {ds.notes}")
+    for v, specs in ds.variants.items():
+        for s in specs:
+            check = f"sha256 {s.sha256[:12]}…" if s.sha256 else (f"md5 {s.md5}" if s.md5 else "content check only")
+            lines.append(f"  [{v}] {s.name}: {check}; urls: {', '.join(url_of(u) for u in s.urls) or 'none'}")
+    return "\n".join(lines)
+
+
+def variant_in_cache(name: str) -> str | None:
+    """Name of the first variant of a dataset whose required files are all in the cache, or None."""
+    folder = cache_dir() / name
+    for v, specs in REGISTRY[name].variants.items():
+        if all((folder / s.name).exists() for s in specs if not s.optional):
+            return v
+    return None
+
+
+def fetch(name: str, variant: str | None = None, quiet: bool = False) -> Path:
+    """Return the dataset's cache folder with its files present and verified (archives extracted)."""
+    if name not in REGISTRY:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    ds = REGISTRY[name]
+    if variant and variant not in ds.variants:
+        raise DataError(f"dataset {name!r} has no variant {variant!r}; it has {list(ds.variants)}")
+    folder = cache_dir() / name
+    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    order = [variant] if variant else list(ds.variants)
+    errors = []
+    with lock(folder):  # one process fills the folder; the others wait, then find the files
+        # A variant already complete in the cache wins; then the variants in registry order.
+        cached = [v for v in order if all((folder / s.name).exists() for s in ds.variants[v] if not s.optional)]
+        for v in cached + [v for v in order if v not in cached]:
+            try:
+                for spec in ds.variants[v]:
+                    try:
+                        path = obtain(spec, folder, log)
+                    except DataError as e:
+                        if spec.optional:
+                            log(f"note: optional file {spec.name} is not available: {e}")
+                            continue
+                        raise
+                    if spec.extract:
+                        extract(path, folder / (spec.name.rsplit(".", 1)[0]))
+                return folder
+            except DataError as e:
+                errors.append(f"[{v}] {e}")
+    raise DataError(f"dataset {name!r} is not available.\n" + "\n".join(errors))
+
+
+# ---------------------------------------------------------------- stand-in data
+
+_STANDINS: set[str] = set()
+
+
+def standin_used() -> set[str]:
+    """Names of the datasets that fell back to a generated stand-in in this process."""
+    return set(_STANDINS)
+
+
+def _announce_standin(name: str, reason: str) -> None:
+    """Record that `name` is a stand-in and print a banner nobody can miss."""
+    import textwrap
+    _STANDINS.add(name)
+    w = 80
+    text = [f"STAND-IN DATA:  {name.upper()}  IS  NOT  THE  REAL  DATASET", "",
+            f"{name} could not be obtained (no network, no mirror, nothing cached). These are GENERATED "
+            "images of the same shapes and dtypes: every number computed from them describes the "
+            "stand-in, NOT the real dataset.", "",
+            "For the real data: set DLC_DATA_MIRROR to a course mirror, or connect to the network."]
+    rows = [""] + [r for t in text for r in (textwrap.wrap(t, w) or [""])]
+    rows += textwrap.wrap("Why: " + reason.splitlines()[-1], w, max_lines=3) + [""]
+    bar = "#" * (w + 8)
+    print("\n".join([bar, bar] + [f"##  {r:<{w}}  ##" for r in rows] + [bar, bar]), flush=True)
+
+
+def standin_images(split: str, classes, n: int, size: int = 32, seed: int = 0):
+    """Generated images (grey noise with a disc of the class's colour) -> (X uint8 N×size×size×3, y int64, classes)."""
+    import numpy as np
+    # One palette for every split (a class keeps its colour from train to test); the images differ by split.
+    palette = np.random.default_rng(seed).integers(40, 216, size=(len(classes), 3), dtype=np.uint8)
+    rng = np.random.default_rng(seed + 1 + (split == "test"))
+    y = rng.integers(0, len(classes), n).astype(np.int64)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    X = np.empty((n, size, size, 3), dtype=np.uint8)
+    for s in range(0, n, 4096):  # in chunks, to keep the temporaries small
+        m = min(n - s, 4096)
+        cx, cy = rng.uniform(8, size - 8, (2, m, 1, 1)).astype(np.float32)
+        r = rng.uniform(4, 10, (m, 1, 1)).astype(np.float32)
+        blob = (((xx - cx) ** 2 + (yy - cy) ** 2) < r * r)[..., None]
+        noise = (np.frombuffer(rng.bytes(m * size * size * 3), np.uint8).reshape(m, size, size, 3) >> 1) + 64
+        X[s:s + m] = np.where(blob, palette[y[s:s + m]][:, None, None, :], noise)
+    return X, y, list(classes)
+
+
+# ---------------------------------------------------------------- CIFAR-10
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_SIZES = {"train": 50_000, "test": 10_000}
+
+
+def parse_cifar10_binary(archive: Path, split: str):
+    """Read CIFAR-10's official binary tar.gz as bytes (no unpickling) -> (X uint8 NHWC, y int64)."""
+    import numpy as np
+    want = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
+    parts = {}
+    with tarfile.open(archive) as t:
+        for m in t.getmembers():
+            base = PurePosixPath(m.name).name
+            if m.isfile() and base in want:
+                parts[base] = np.frombuffer(t.extractfile(m).read(), dtype=np.uint8)
+    missing = [w for w in want if w not in parts]
+    if missing:
+        raise DataError(f"{archive}: missing {missing}; not the official CIFAR-10 binary archive")
+    raw = np.concatenate([parts[w] for w in want])
+    if raw.size % 3073:
+        raise DataError(f"{archive}: batch size {raw.size} is not a multiple of 3073-byte records")
+    rec = raw.reshape(-1, 3073)
+    y = rec[:, 0].astype(np.int64)
+    X = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()
+    return X, y
+
+
+def parse_imagefolder_zip(archive: Path, split: str, classes=None, size=None):
+    """Decode `split/<class>/*.jpg|png` images of a zip -> (X uint8 NHWC, y int64, class names)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    with zipfile.ZipFile(archive) as z:
+        names = sorted(n for n in z.namelist() if n.startswith(split + "/") and not n.endswith("/")
+                       and n.lower().endswith((".jpg", ".jpeg", ".png", ".bmp")))
+        found = sorted({n.split("/")[1] for n in names})
+        classes = list(classes) if classes is not None else found
+        if sorted(classes) != found:
+            raise DataError(f"{archive}: classes {found} under {split}/ differ from {classes}")
+        index = {c: i for i, c in enumerate(classes)}
+        X, y = [], np.empty(len(names), dtype=np.int64)
+        for i, n in enumerate(names):
+            img = Image.open(io.BytesIO(z.read(n))).convert("RGB")
+            if size is not None and img.size != size:
+                img = img.resize(size)
+            X.append(np.asarray(img, dtype=np.uint8))
+            y[i] = index[n.split("/")[1]]
+    return np.stack(X), y, classes
+
+
+def _cached_arrays(folder: Path, split: str):
+    """The decoded CIFAR-10 split from its .npz cache, or None."""
+    import numpy as np
+    for v in REGISTRY["cifar10"].variants:
+        npz = folder / f"cifar10-{v}-{split}.npz"
+        if npz.exists():
+            with np.load(npz, allow_pickle=False) as d:
+                return d["X"], d["y"]
+    return None
+
+
+def load_cifar10(split: str = "train", standin_ok: bool = False):
+    """Return CIFAR-10 as (X uint8 N×32×32×3, y int64, class names); decoded arrays are cached.
+
+    With standin_ok=True and no data obtainable, returns a generated stand-in of the same shapes
+    and dtypes, prints a large banner and adds "cifar10" to standin_used(). Without it, raises
+    the DataError that names the file, its URLs and DLC_DATA_MIRROR.
+    """
+    import numpy as np
+    if split not in ("train", "test"):
+        raise ValueError("split must be 'train' or 'test'")
+    folder = cache_dir() / "cifar10"
+    got = _cached_arrays(folder, split)  # fast path: complete .npz files only ever appear whole
+    if got is not None:
+        return (*got, list(CIFAR10_CLASSES))
+    try:
+        with lock(folder):
+            got = _cached_arrays(folder, split)  # built by another process while this one waited?
+            if got is None:
+                fetch("cifar10")
+                v = variant_in_cache("cifar10")
+                archive = folder / REGISTRY["cifar10"].variants[v][0].name
+                print(f"cifar10: decoding the {split} split of {archive.name} (once; later loads read "
+                      f"cifar10-{v}-{split}.npz)", file=sys.stderr)
+                if v == "binary":
+                    got = parse_cifar10_binary(archive, split)
+                else:
+                    got = parse_imagefolder_zip(archive, split, CIFAR10_CLASSES)[:2]
+                with atomic(folder / f"cifar10-{v}-{split}.npz", ".npz") as tmp, open(tmp, "wb") as f:
+                    np.savez(f, X=got[0], y=got[1])
+    except DataError as e:
+        if not standin_ok:
+            raise
+        _announce_standin("cifar10", str(e))
+        return standin_images(split, CIFAR10_CLASSES, n=CIFAR10_SIZES[split])
+    return (*got, list(CIFAR10_CLASSES))
+
+
+# ---------------------------------------------------------------- scikit-learn digits
+
+
+def load_digits_split(seed: int = 0, test_size: float = 0.2, standardize: bool = True):
+    """scikit-learn's 8x8 digits, split stratified; standardised with the training split's statistics.
+
+    Returns X_train, X_test, y_train, y_test (float64 features, int labels).
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    digits = load_digits()
+    X_tr, X_te, y_tr, y_te = train_test_split(digits.data, digits.target, test_size=test_size,
+                                              random_state=seed, stratify=digits.target)
+    if standardize:
+        mu, sd = X_tr.mean(0), X_tr.std(0)
+        sd[sd == 0] = 1.0  # a few border pixels are always 0
+        X_tr, X_te = (X_tr - mu) / sd, (X_te - mu) / sd
+    return X_tr, X_te, y_tr, y_te
