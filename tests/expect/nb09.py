@@ -1,0 +1,38 @@
+"""What notebook 09 (remaining useful life on NASA C-MAPSS FD001) must record in quick mode."""
+NOTEBOOK = "09_case_remaining_useful_life"
+
+SENSORS = ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
+
+
+def check(results: dict):
+    r = results
+    assert r["quick"]
+    assert r["device"]
+    # the data as the mirror holds it
+    assert r["n_train_rows"] == 20_631 and r["n_test_rows"] == 13_096
+    assert r["engine_life_range"] == [128, 362]
+    # the standard preparation: 14 informative sensors, 20 whole engines held out, 30-cycle windows
+    assert r["sensors_kept"] == SENSORS
+    assert r["n_val_engines"] == 20
+    n, window, features = r["train_windows_shape"]
+    assert (window, features) == (30, 14) and 10_000 < n < 20_631 - 100 * 29
+    assert r["test_windows_shape"] == [100, 30, 14]
+    # the NASA score: 10 cycles late costs e - 1, more than 10 early (e^(10/13) - 1)
+    late, early = r["nasa_late_vs_early_10"]
+    assert abs(late - 1.718281828459045) < 1e-9 and abs(early - 1.158105533948445) < 1e-9
+    res = r["results"]
+    assert set(res) == {"constant", "ridge", "LSTM", "1-D CNN", "LSTM + CNN"}
+    assert 38 < res["constant"]["test_rmse"] < 46                       # predicts the mean label
+    # ridge is deterministic up to BLAS rounding (reference without smoothing: 16.21 against raw RUL)
+    assert 14.0 < res["ridge"]["test_rmse"] < 17.0 and 250 < res["ridge"]["nasa"] < 550
+    for k in ("LSTM", "1-D CNN", "LSTM + CNN"):                        # quick mode: they learned
+        assert res[k]["test_rmse"] < res["constant"]["test_rmse"] - 10, k
+        assert res[k]["val_rmse"] < 0.75 * res["constant"]["val_rmse"], k
+        assert res[k]["test_rmse_capped_truth"] <= res[k]["test_rmse"] + 1e-9, k
+        assert r["train_seconds"][k] > 0, k
+    assert r["best_model"] in ("LSTM", "1-D CNN", "LSTM + CNN")
+    assert abs(r["best_test_rmse"] - res[r["best_model"]]["test_rmse"]) < 1e-3
+    # a change of fault mode (FD003's fan degradation) hurts the FD001 model
+    assert r["fd003_best_rmse"] > r["best_test_rmse"]
+    assert set(r["fd003"]) == {"ridge", "LSTM", "1-D CNN", "LSTM + CNN"}
+    assert r["fd003"]["ridge"]["rmse"] > res["ridge"]["test_rmse"] + 10

@@ -1,0 +1,74 @@
+"""The AI4I 2020 loader: the CSV's byte-order mark, the renamed columns, dtypes and the documented counts."""
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers.tabular import AI4I_COLUMNS, AI4I_MODES, load_ai4i2020, read_ai4i_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
+needs_mirror = pytest.mark.skipif(not (MIRROR / "ai4i2020.csv").exists(),
+                                  reason=f"ai4i2020.csv is not in the offline mirror {MIRROR} "
+                                         "(set DLC_DATA_MIRROR to the course's mirror)")
+
+HEADER = ",".join(AI4I_COLUMNS)
+ROWS = ["1,M14860,M,298.1,308.6,1551,42.8,0,0,0,0,0,0,0",
+        "2,L47181,L,298.2,308.7,1408,46.3,3,1,0,1,0,0,0"]
+
+
+def _write(path, header=HEADER, bom=True):
+    """A two-row AI4I-shaped CSV, with or without the UTF-8 byte-order mark."""
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "\n".join([header] + ROWS + [""]).encode())
+    return path
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_bom_is_dropped_and_columns_renamed(tmp_path, bom):
+    df = read_ai4i_csv(_write(tmp_path / "a.csv", bom=bom))
+    assert list(df.columns) == list(AI4I_COLUMNS.values())
+    assert df.columns[0] == "udi"                         # not '\ufeffUDI'
+    assert df["hdf"].tolist() == [0, 1] and df["failure"].tolist() == [0, 1]
+
+
+def test_a_bom_left_in_would_break_the_first_name(tmp_path):
+    import pandas as pd
+    path = _write(tmp_path / "a.csv")
+    with open(path, encoding="utf-8") as f:     # the quirk the loader guards against
+        assert f.readline().startswith("\ufeffUDI")
+    assert pd.read_csv(path, encoding="utf-8-sig").columns[0] == "UDI"
+
+
+def test_renamed_header_variant_is_refused(tmp_path):
+    # a copy in the wild writes UID for UDI: refuse it rather than silently mislabel columns
+    with pytest.raises(ValueError, match="unexpected header"):
+        read_ai4i_csv(_write(tmp_path / "uid.csv", header=HEADER.replace("UDI", "UID")))
+
+
+def test_modes_are_the_last_five_columns():
+    assert list(AI4I_COLUMNS.values())[-5:] == AI4I_MODES
+    assert list(AI4I_COLUMNS.values())[-6] == "failure"
+
+
+@needs_mirror
+def test_real_file_counts_and_dtypes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DLC_DATA_MIRROR", str(MIRROR))
+    assert (MIRROR / "ai4i2020.csv").read_bytes()[:3] == b"\xef\xbb\xbf"   # the file does carry a BOM
+    df = load_ai4i2020()
+    assert df.shape == (10_000, 14)
+    assert list(df.columns) == list(AI4I_COLUMNS.values())
+    assert int(df["failure"].sum()) == 339
+    assert {m: int(df[m].sum()) for m in AI4I_MODES} == {"twf": 46, "hdf": 115, "pwf": 95, "osf": 98, "rnf": 19}
+    assert df["udi"].tolist() == list(range(1, 10_001))
+    assert df["product_id"].is_unique
+    assert df["type"].value_counts().to_dict() == {"L": 6000, "M": 2997, "H": 1003}
+    assert list(df["type"].cat.categories) == ["L", "M", "H"]
+    for col in ["udi", "speed_rpm", "tool_wear_min", "failure"] + AI4I_MODES:
+        assert df[col].dtype == "int64", col
+    for col in ["air_temp_k", "process_temp_k", "torque_nm"]:
+        assert df[col].dtype == "float64", col
+    assert df["product_id"].dtype == "string"
+    # plausible physical ranges (kelvin, not celsius; rpm; Nm)
+    assert 290 < df["air_temp_k"].min() and df["process_temp_k"].max() < 320
+    assert df["speed_rpm"].between(1000, 3000).all() and df["torque_nm"].between(0, 100).all()
