@@ -245,7 +245,7 @@ def standin_used() -> set[str]:
     return set(_STANDINS)
 
 
-def _announce_standin(name: str, reason: str) -> None:
+def announce_standin(name: str, reason: str) -> None:
     """Record that `name` is a stand-in and print a banner nobody can miss."""
     import textwrap
     _STANDINS.add(name)
@@ -375,7 +375,7 @@ def load_cifar10(split: str = "train", standin_ok: bool = False):
     except DataError as e:
         if not standin_ok:
             raise
-        _announce_standin("cifar10", str(e))
+        announce_standin("cifar10", str(e))
         return standin_images(split, CIFAR10_CLASSES, n=CIFAR10_SIZES[split])
     return (*got, list(CIFAR10_CLASSES))
 

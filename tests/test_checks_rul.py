@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import case_checks as C
+from helpers import checks_rul as C
 
 
 def run(checker, fn, capsys):
