@@ -252,7 +252,7 @@ def announce_standin(name: str, reason: str) -> None:
     w = 80
     text = [f"STAND-IN DATA:  {name.upper()}  IS  NOT  THE  REAL  DATASET", "",
             f"{name} could not be obtained (no network, no mirror, nothing cached). These are GENERATED "
-            "images of the same shapes and dtypes: every number computed from them describes the "
+            "data of the same shapes and dtypes: every number computed from them describes the "
             "stand-in, NOT the real dataset.", "",
             "For the real data: set DLC_DATA_MIRROR to a course mirror, or connect to the network."]
     rows = [""] + [r for t in text for r in (textwrap.wrap(t, w) or [""])]
