@@ -1,0 +1,30 @@
+"""What notebook 12 (scaling out: DDP with torchrun, tf.distribute, checkpoint and resume) must record."""
+NOTEBOOK = "12_scaling_out"
+
+
+def check(results: dict):
+    r = results
+    quick = r["quick"]
+    assert r["device"]
+    # the ring all-reduce picture: 2(N-1) steps for N = 4
+    assert r["ring_steps"] == 6
+    lr = r["lr_table"]
+    assert abs(lr["8 GPUs"] / lr["1 GPU"] - 8) < 1e-9 and abs(lr["2 GPUs, accumulate 4"] / lr["1 GPU"] - 4) < 1e-9
+    # 1 and 2 processes ran; throughput is measured and recorded, never asserted beyond sanity
+    ips = r["images_per_s"]
+    assert set(ips) == {"1 process", "2 processes", "1 process, 2 threads"} and min(ips.values()) > 0
+    assert 0.2 < r["speedup_2_processes"] < 3.0
+    assert r["allreduce_ms"] > 0
+    assert r["replica_spread"] == 0.0                       # DDP keeps the replicas bit-identical
+    acc = r["test_acc"]
+    floor = 0.2 if quick or r["standin"] else 0.45         # chance is 0.1
+    assert min(acc.values()) > floor, acc
+    # the kill mid-epoch: a non-zero exit, a checkpoint inside an epoch, an exact resume
+    assert r["killed_returncode"] != 0
+    epoch, step_in_epoch, global_step = r["checkpoint_position"]
+    assert step_in_epoch > 0 and global_step > 0
+    assert r["resume_identical"] is True
+    # TensorFlow: two mirrored replicas agree with one device up to float32 rounding
+    assert r["tf_replicas"] == 2 and r["tf_max_weight_diff"] < 1e-5
+    if not quick:
+        assert not r["standin"]
