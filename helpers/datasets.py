@@ -20,6 +20,7 @@ from .data import DataError, FileSpec, atomic, cache_dir, extract, lock, obtain,
 
 __all__ = ["Dataset", "REGISTRY", "describe", "fetch", "variant_in_cache", "load_cifar10", "CIFAR10_CLASSES",
            "parse_cifar10_binary", "parse_imagefolder_zip", "standin_images", "standin_used",
+           "fetch_or_standin", "announce_standin",
            "load_digits_split", "csv_shape", "whitespace_table", "zip_members", "DataError"]
 
 
@@ -259,6 +260,17 @@ def announce_standin(name: str, reason: str) -> None:
     rows += textwrap.wrap("Why: " + reason.splitlines()[-1], w, max_lines=3) + [""]
     bar = "#" * (w + 8)
     print("\n".join([bar, bar] + [f"##  {r:<{w}}  ##" for r in rows] + [bar, bar]), flush=True)
+
+
+def fetch_or_standin(name: str, standin_ok: bool = False, quiet: bool = True):
+    """fetch(name); when it cannot be had and standin_ok, announce the stand-in and return None instead."""
+    try:
+        return fetch(name, quiet=quiet)
+    except DataError as e:
+        if not standin_ok:
+            raise
+        announce_standin(name, str(e))
+        return None
 
 
 def standin_images(split: str, classes, n: int, size: int = 32, seed: int = 0):

@@ -55,13 +55,9 @@ def load_neu(size: int | None = 64, standin_ok: bool = False, seed: int = 0):
     With standin_ok=True and the data not obtainable, returns `standin_neu` images of the same shapes,
     prints the STAND-IN banner and adds "neu_surface_defects" to helpers.datasets.standin_used().
     """
-    from .datasets import DataError, announce_standin, fetch
-    try:
-        folder = fetch("neu_surface_defects", quiet=True)
-    except DataError as e:
-        if not standin_ok:
-            raise
-        announce_standin("neu_surface_defects", str(e))
+    from .datasets import DataError, fetch_or_standin
+    folder = fetch_or_standin("neu_surface_defects", standin_ok)
+    if folder is None:
         return standin_neu(NEU_PER_CLASS, size or NEU_SIZE, seed)
     X, y, classes = read_neu_folder(folder / "neu-surface-defects" / "images", size)
     counts = np.bincount(y, minlength=len(classes))

@@ -60,15 +60,9 @@ def load_power_load(standin_ok: bool = False):
     With standin_ok=True and no data obtainable, returns standin_power_load() instead, prints the
     STAND-IN banner and adds "power_load" to helpers.datasets.standin_used().
     """
-    from .data import DataError
-    from .datasets import announce_standin, fetch
-    try:
-        return read_power_csv(fetch("power_load", quiet=True) / POWER_FILE)
-    except DataError as e:
-        if not standin_ok:
-            raise
-        announce_standin("power_load", str(e))
-        return standin_power_load()
+    from .datasets import fetch_or_standin
+    folder = fetch_or_standin("power_load", standin_ok)
+    return standin_power_load() if folder is None else read_power_csv(folder / POWER_FILE)
 
 
 def standin_power_load(start="2004-10-01 01:00", end="2018-08-03 00:00", seed: int = 0):

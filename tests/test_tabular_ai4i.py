@@ -2,9 +2,12 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from helpers.tabular import AI4I_COLUMNS, AI4I_MODES, load_ai4i2020, read_ai4i_csv
+import helpers.datasets
+from helpers.data import DataError
+from helpers.tabular import AI4I_COLUMNS, AI4I_MODES, load_ai4i2020, read_ai4i_csv, standin_ai4i2020
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
@@ -72,3 +75,64 @@ def test_real_file_counts_and_dtypes(tmp_path, monkeypatch):
     # plausible physical ranges (kelvin, not celsius; rpm; Nm)
     assert 290 < df["air_temp_k"].min() and df["process_temp_k"].max() < 320
     assert df["speed_rpm"].between(1000, 3000).all() and df["torque_nm"].between(0, 100).all()
+
+
+def _no_data(*args, **kwargs):
+    """A fetch that finds nothing, as offline with no mirror."""
+    raise DataError("dataset 'ai4i2020' is not available.\n[csv] no network, DLC_DATA_MIRROR is not set")
+
+
+def test_loader_raises_without_data_unless_a_standin_is_allowed(monkeypatch, capsys):
+    monkeypatch.setattr(helpers.datasets, "fetch", _no_data)
+    monkeypatch.setattr(helpers.datasets, "_STANDINS", set())
+    with pytest.raises(DataError, match="not available"):
+        load_ai4i2020()
+    assert helpers.datasets.standin_used() == set()
+    df = load_ai4i2020(standin_ok=True)
+    assert "STAND-IN DATA" in capsys.readouterr().out
+    assert helpers.datasets.standin_used() == {"ai4i2020"}
+    assert df.shape == (10_000, 14)
+
+
+def test_loader_reads_the_file_when_fetch_finds_it(tmp_path, monkeypatch):
+    _write(tmp_path / "ai4i2020.csv")
+    monkeypatch.setattr(helpers.datasets, "fetch", lambda name, **kw: tmp_path)
+    monkeypatch.setattr(helpers.datasets, "_STANDINS", set())
+    df = load_ai4i2020(standin_ok=True)
+    assert len(df) == 2 and helpers.datasets.standin_used() == set()
+
+
+def test_standin_has_the_real_columns_and_dtypes(tmp_path):
+    real = read_ai4i_csv(_write(tmp_path / "a.csv"))
+    fake = standin_ai4i2020(n=3000, seed=1)
+    assert list(fake.columns) == list(real.columns)
+    assert fake.dtypes.astype(str).to_dict() == real.dtypes.astype(str).to_dict()
+    assert list(fake["type"].cat.categories) == ["L", "M", "H"] and fake["type"].cat.ordered
+    assert fake["udi"].tolist() == list(range(1, 3001)) and fake["product_id"].is_unique
+    assert (fake["product_id"].str[0] == fake["type"].astype(str)).all()
+
+
+def test_standin_follows_the_documented_rules():
+    df = standin_ai4i2020()
+    speed, torque, wear = (df[c].to_numpy() for c in ["speed_rpm", "torque_nm", "tool_wear_min"])
+    gap = df["process_temp_k"].to_numpy() - df["air_temp_k"].to_numpy()
+    power = torque * 2 * np.pi * speed / 60
+    limit = np.array([11_000, 12_000, 13_000])[df["type"].cat.codes.to_numpy()]
+    assert (df["hdf"] == ((gap < 8.6) & (speed < 1380))).all()
+    assert (df["pwf"] == ((power < 3500) | (power > 9000))).all()
+    assert (df["osf"] == (wear * torque > limit)).all()
+    assert (df["failure"] == df[AI4I_MODES].max(axis=1)).all()
+    assert df.loc[df["twf"] == 1, "tool_wear_min"].between(200, 245).all()
+    assert df["tool_wear_min"].max() < 250 and df["torque_nm"].min() > 0
+    # the published summary statistics, within what one random draw can promise
+    assert abs(df["air_temp_k"].mean() - 300) < 0.01 and abs(df["air_temp_k"].std() - 2) < 0.01
+    assert abs(gap.mean() - 10) < 0.01 and abs(gap.std() - 1) < 0.01
+    assert abs(df["torque_nm"].mean() - 40) < 0.5 and abs(df["speed_rpm"].mean() - 1539) < 15
+    assert 0.02 < df["failure"].mean() < 0.05
+    assert min(int(df[m].sum()) for m in ["twf", "hdf", "pwf", "osf"]) >= 20 and 1 <= df["rnf"].sum() <= 30
+    assert df["type"].value_counts(normalize=True).round(1).to_dict() == {"L": 0.6, "M": 0.3, "H": 0.1}
+
+
+def test_standin_is_reproducible_by_seed():
+    a, b, c = standin_ai4i2020(n=500, seed=3), standin_ai4i2020(n=500, seed=3), standin_ai4i2020(n=500, seed=4)
+    assert a.equals(b) and not a.equals(c)

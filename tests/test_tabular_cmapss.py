@@ -114,3 +114,60 @@ def test_nasa_score_penalises_late_more_than_early():
     assert T.nasa_score([50], [60]) > T.nasa_score([50], [40]) > 0
     assert abs(T.nasa_score([10, 20], [10, 20])) < 1e-12
     assert math.isclose(T.nasa_score([0, 0], [10, -13]), 2 * (math.e - 1), rel_tol=1e-12)   # a sum
+
+
+# ------------------------------------------------------------------ the stand-in for offline quick runs
+
+def test_standin_has_the_files_shapes_columns_and_dtypes():
+    train, test, rul = T.standin_cmapss("FD001")
+    assert list(train.columns) == T.CMAPSS_COLUMNS and list(test.columns) == T.CMAPSS_COLUMNS
+    assert train.shape == (20_631, 26) and test.shape == (13_096, 26) and rul.shape == (100,)
+    ints = ["unit", "cycle", "s17", "s18"]                      # read_cmapss_table gives these as integers
+    assert [c for c in train.columns if train[c].dtype.kind == "i"] == ints
+    assert [c for c in test.columns if test[c].dtype.kind == "i"] == ints
+    assert rul.dtype.kind == "i" and 0 < rul.min() and rul.max() <= 145
+    for df in (train, test):
+        assert df["unit"].nunique() == 100 and (df.groupby("unit")["cycle"].min() == 1).all()
+        assert (df.groupby("unit")["cycle"].diff().dropna() == 1).all()
+    lives = train.groupby("unit")["cycle"].max()
+    assert 128 <= lives.min() and lives.max() <= 362
+    # the same 14 informative sensors as the real files; the other 7 hold at most two values
+    assert [c for c in T.CMAPSS_COLUMNS[5:] if train[c].nunique() > 2] == [
+        "s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
+    _, test3, rul3 = T.standin_cmapss("FD003")
+    assert test3.shape == (16_596, 26) and rul3.shape == (100,)
+
+
+def test_standin_engines_degrade_towards_failure_and_are_reproducible():
+    train, _, _ = T.standin_cmapss("FD001")
+    rul = T.rul_labels(train)
+    young, old = train[rul > 150], train[rul < 10]
+    assert old["s4"].mean() > young["s4"].mean() + 15              # s4 climbs with wear (as in FD001)
+    assert old["s7"].mean() < young["s7"].mean() - 1.5             # s7 falls
+    again = T.standin_cmapss("FD001")[0]
+    assert np.allclose(again.to_numpy(float), train.to_numpy(float), rtol=1e-12)
+    assert not np.allclose(T.standin_cmapss("FD001", seed=1)[0]["s4"].to_numpy()[:100],
+                           train["s4"].to_numpy()[:100])
+    with pytest.raises(ValueError, match="no stand-in"):
+        T.standin_cmapss("FD002")
+
+
+def test_loader_falls_back_to_the_standin_only_when_allowed(tmp_path, monkeypatch, capsys):
+    from helpers import datasets
+    from helpers.data import DataError
+    monkeypatch.delenv("DLC_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
+
+    def offline(name, **kw):
+        raise DataError(f"dataset {name!r} is not available: no network, no mirror")
+
+    monkeypatch.setattr(datasets, "fetch", offline)
+    monkeypatch.setattr(datasets, "_STANDINS", set())          # what this process announced so far
+    with pytest.raises(DataError, match="not available"):
+        T.load_cmapss("FD001")
+    assert "cmapss" not in datasets.standin_used()
+    train, test, rul = T.load_cmapss("FD001", standin_ok=True)
+    assert "STAND-IN" in capsys.readouterr().out and "cmapss" in datasets.standin_used()
+    assert train.shape == (20_631, 26) and test.shape == (13_096, 26) and rul.shape == (100,)
+    train3, test3, _ = T.load_cmapss("FD003", standin_ok=True)
+    assert train3 is None and test3.shape == (16_596, 26)
