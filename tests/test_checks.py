@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import checks as C
-
-
-def run(checker, fn, capsys):
-    ok = checker(fn)
-    return ok, capsys.readouterr().out
+from checker_util import run  # noqa: E402
 
 
 def sig(x):

@@ -3,15 +3,7 @@ import numpy as np
 import pytest
 
 from helpers import checks_rul as C
-
-
-def run(checker, fn, capsys):
-    ok = checker(fn)
-    return ok, capsys.readouterr().out
-
-
-def _stub(*args):
-    raise NotImplementedError
+from checker_util import run, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ asymmetric (NASA) score
