@@ -1,7 +1,7 @@
 """Gradient checks and exercise checkers: pass, or fail with a hint that names the mistake.
 
 Only NumPy is imported here. Every checker tests the learner's function on hidden random cases
-generated (seeded) at call time, prints "PASS ..." or "FAIL: <hint>" and returns True/False; it
+generated (seeded) at call time, prints "PASS ..." or "FAIL: <hint>" and returns a Score (1.0 or 0.0, truthy like a bool); it
 never raises on a wrong answer, and a stub that raises NotImplementedError reads "not implemented yet".
 """
 from __future__ import annotations
@@ -65,22 +65,28 @@ def grad_check(f, grad_f, x, eps: float = 1e-6) -> float:
 
 # ----------------------------------------------------------------------------- checker plumbing
 
+class Score(float):
+    """A checker's verdict, 1.0 (pass) or 0.0: truthy like a bool, and the grade nbgrader's autograder reads."""
+
+    def _repr_html_(self):
+        """How Jupyter shows it; nbgrader reads the plain '1.0' / '0.0'."""
+        return f"<b>score {self:g}/1</b>"
+
+
 def _checker(func):
-    """Wrap a checker: stubs read 'not implemented yet', other exceptions become a FAIL line."""
+    """Wrap a checker: stubs read 'not implemented yet', other exceptions become a FAIL line; returns a Score."""
     @functools.wraps(func)
     def wrapper(fn, *args, **kwargs):
         """Run the checker on the learner's fn; never raises."""
         try:
-            return func(fn, *args, **kwargs)
+            return Score(bool(func(fn, *args, **kwargs)))
         except NotImplementedError:
             print(f"{func.__name__}: not implemented yet (fill in the function, then run this cell again)")
-            return False
         except _Fail as e:
             print(f"FAIL: {e}")
-            return False
         except Exception as e:  # the learner's code crashed
             print(f"FAIL: your function raised {type(e).__name__}: {e}")
-            return False
+        return Score(0.0)
     return wrapper
 
 

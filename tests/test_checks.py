@@ -74,7 +74,7 @@ def stub(*args, **kwargs):
                                      C.check_conv_output_size, C.check_keras_dense_to_torch])
 def test_stub_reads_not_implemented(checker, capsys):
     ok, out = run(checker, stub, capsys)
-    assert ok is False and "not implemented yet" in out
+    assert not ok and "not implemented yet" in out
 
 
 @pytest.mark.parametrize("checker", [C.check_softmax, C.check_softmax_grad, C.check_gd_step,
@@ -83,7 +83,7 @@ def test_crash_is_a_fail_not_an_exception(checker, capsys):
     def broken(*args):
         raise KeyError("oops")
     ok, out = run(checker, broken, capsys)
-    assert ok is False and out.startswith("FAIL") and "KeyError" in out
+    assert not ok and out.startswith("FAIL") and "KeyError" in out
 
 
 def test_checkers_are_deterministic(capsys):

@@ -33,7 +33,7 @@ def test_mape_accepts_right_answers(capsys):
 ])
 def test_mape_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_mape, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_mape_rejects_mutation(capsys):
@@ -41,7 +41,7 @@ def test_mape_rejects_mutation(capsys):
         p -= y
         return 100 * np.mean(np.abs(p) / y)
     ok, out = run(C.check_mape, mutating, capsys)
-    assert ok is False and "changed its input" in out
+    assert not ok and "changed its input" in out
 
 
 # ------------------------------------------------------------------ seasonal-naive
@@ -74,7 +74,7 @@ def test_seasonal_naive_accepts_right_answers(fn, capsys):
 ])
 def test_seasonal_naive_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_seasonal_naive, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_seasonal_naive_rejects_mutation(capsys):
@@ -82,7 +82,7 @@ def test_seasonal_naive_rejects_mutation(capsys):
         h[:] = h[::-1]
         return np.resize(h[:s][::-1], n)
     ok, out = run(C.check_seasonal_naive, mutating, capsys)
-    assert ok is False and "changed the history" in out
+    assert not ok and "changed the history" in out
 
 
 # ------------------------------------------------------------------ rolling-origin split
@@ -121,7 +121,7 @@ def _shift_train(delta):
 ])
 def test_split_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_rolling_origin_split, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_reference_is_leak_free():

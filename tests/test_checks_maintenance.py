@@ -55,7 +55,7 @@ def test_leak_free_works_on_ai4i_shaped_names(capsys):
 ])
 def test_leak_free_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_leak_free_columns, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_leak_free_rejects_mutation(capsys):
@@ -64,7 +64,7 @@ def test_leak_free_rejects_mutation(capsys):
         df.drop(columns=[label], inplace=True)
         return keep
     ok, out = run(C.check_leak_free_columns, mutating, capsys)
-    assert ok is False and "changed the table" in out
+    assert not ok and "changed the table" in out
 
 
 # ------------------------------------------------------------------ cost-based threshold
@@ -118,7 +118,7 @@ def _f1_best(y, p, cost_miss, cost_stop):
 ])
 def test_cost_threshold_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_cost_threshold, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_cost_threshold_rejects_mutation(capsys):
@@ -127,7 +127,7 @@ def test_cost_threshold_rejects_mutation(capsys):
         p.sort()
         return t
     ok, out = run(C.check_cost_threshold, mutating, capsys)
-    assert ok is False and "changed its input" in out
+    assert not ok and "changed its input" in out
 
 
 # ------------------------------------------------------------------ hydraulic power (a physics feature)
@@ -151,4 +151,4 @@ def test_hydraulic_power_accepts_right_answer(capsys):
 ])
 def test_hydraulic_power_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_hydraulic_power, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out

@@ -33,7 +33,7 @@ def test_score_accepts_right_answer_and_the_helper(capsys):
 ])
 def test_score_rejects_typical_mistakes(wrong, words, capsys):
     ok, out = run(C.check_asymmetric_score, wrong, capsys)
-    assert ok is False and out.startswith("FAIL") and words in out, out
+    assert not ok and out.startswith("FAIL") and words in out, out
 
 
 def test_score_rejects_in_place_changes(capsys):
@@ -74,7 +74,7 @@ def _from_start(series, window, stride):
 ])
 def test_windows_reject_typical_mistakes(wrong, words, capsys):
     ok, out = run(C.check_end_aligned_windows, wrong, capsys)
-    assert ok is False and out.startswith("FAIL") and words in out, out
+    assert not ok and out.startswith("FAIL") and words in out, out
 
 
 # ------------------------------------------------------------------ piecewise-linear RUL labels of a test engine
@@ -98,7 +98,7 @@ def test_labels_accept_right_answer(capsys):
 ])
 def test_labels_reject_typical_mistakes(wrong, words, capsys):
     ok, out = run(C.check_test_rul_labels, wrong, capsys)
-    assert ok is False and out.startswith("FAIL") and words in out, out
+    assert not ok and out.startswith("FAIL") and words in out, out
 
 
 # ------------------------------------------------------------------ split by engine
@@ -140,4 +140,4 @@ def test_split_rejects_typical_mistakes(capsys):
                                      C.check_test_rul_labels, C.check_split_by_unit])
 def test_stub_reads_not_implemented(checker, capsys):
     ok, out = run(checker, _stub, capsys)
-    assert ok is False and "not implemented yet" in out
+    assert not ok and "not implemented yet" in out

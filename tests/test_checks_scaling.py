@@ -32,7 +32,7 @@ def test_scaled_lr_accepts_the_linear_rule(capsys):
 ])
 def test_scaled_lr_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_scaled_lr, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 # ------------------------------------------------------------------ a hand all-reduce
@@ -69,7 +69,7 @@ def test_allreduce_accepts_a_ring_and_a_plain_mean(capsys):
 ])
 def test_allreduce_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_allreduce, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_allreduce_rejects_mutation(capsys):
@@ -79,7 +79,7 @@ def test_allreduce_rejects_mutation(capsys):
             x[:] = m
         return g
     ok, out = run(C.check_allreduce, in_place, capsys)
-    assert ok is False and "changed the ranks' input" in out
+    assert not ok and "changed the ranks' input" in out
 
 
 # ------------------------------------------------------------------ DistributedSampler's shards
@@ -115,7 +115,7 @@ def _block(n, world, rank, epoch, seed):
 ])
 def test_shards_reject_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_shard_indices, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 # ------------------------------------------------------------------ ring all-reduce traffic
@@ -139,4 +139,4 @@ def test_traffic_accepts_the_formula(capsys):
 ])
 def test_traffic_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_ring_traffic, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out

@@ -43,7 +43,7 @@ def test_gradcam_accepts_autograd():
 ])
 def test_gradcam_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_gradcam_gap, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 def test_gradcam_rejects_mutation(capsys):
@@ -52,7 +52,7 @@ def test_gradcam_rejects_mutation(capsys):
         A[0] = 0
         return gradcam_ok(A, W, c)
     ok, out = run(C.check_gradcam_gap, mutating, capsys)
-    assert ok is False and "changed A or W" in out
+    assert not ok and "changed A or W" in out
 
 
 # ------------------------------------------------------------------ int8 size arithmetic
@@ -94,7 +94,7 @@ def _count(layers, w_bytes=1, b_bytes=4, per_channel=5, f_bytes=4, bias_always=F
 ])
 def test_int8_size_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_int8_size, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 # ------------------------------------------------------------------ stratified split
@@ -127,7 +127,7 @@ def test_split_accepts_by_hand_and_sklearn(capsys):
 ])
 def test_split_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_stratified_split, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
 
 
 # ------------------------------------------------------------------ the eight symmetries of a square
@@ -150,4 +150,4 @@ def test_d4_accepts_rotations_of_the_transpose(capsys):
 ])
 def test_d4_rejects_typical_mistakes(mistake, hint, capsys):
     ok, out = run(C.check_d4_views, mistake, capsys)
-    assert ok is False and hint in out, out
+    assert not ok and hint in out, out
