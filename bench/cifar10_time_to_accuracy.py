@@ -1,4 +1,5 @@
-"""CIFAR-10 time to accuracy: the seed CNN (Keras, as published) against the fast recipe, same data and machine.
+"""CIFAR-10 time to accuracy: the seed CNN (Keras, as published), the fast recipe and a faithful airbench94 port
+(bench/airbench94_reference.py), same data, same machine, same run.
 
     python bench/cifar10_time_to_accuracy.py                 # all cores, budgets 60 120 300 600 s
     python bench/cifar10_time_to_accuracy.py --threads 1     # one thread
@@ -9,7 +10,9 @@ wall-clock, and a budget's number is the best accuracy logged within it. The fas
 per budget, with its learning-rate schedule run on the clock so that training plus the final
 test-time-augmented evaluation end within the budget. Its size is picked per budget from a short
 speed probe of the candidate widths (helpers.fastcifar.choose_widths: the widest net that still gets
-enough epochs), unless --widths fixes it. Times exclude loading the decoded data set and starting the frameworks, and include
+enough epochs), unless --widths fixes it. The airbench94 port runs its published schedule once per budget
+with epochs chosen from its measured speed (the widest base width, 64, 32 or 16, that gets at least
+--ref-min-epochs epochs), and the table gives the recipe's accuracy divided by the port's. Times exclude loading the decoded data set and starting the frameworks, and include
 everything else (moving data to the device, whitening, training, final evaluation).
 Prints a table and writes JSON (default build/bench/cifar10.json). Numbers, not tests.
 """
@@ -70,6 +73,11 @@ def main():
                         "(auto: 2 when it costs under 5%% of the budget, else 1)")
     p.add_argument("--skip-seed", action="store_true", help="do not train the seed CNN")
     p.add_argument("--skip-fast", action="store_true", help="do not train the fast recipe")
+    p.add_argument("--skip-reference", action="store_true", help="do not train the airbench94 port")
+    p.add_argument("--ref-min-epochs", type=float, default=5.0,
+                   help="the port's base width is the widest that gets at least this many epochs in a budget")
+    p.add_argument("--amp", default="auto", choices=["auto", "fp32"],
+                   help="precision of the recipe and the port (fp32 imitates an AVX2-only CPU's choice)")
     p.add_argument("--device", default="auto")
     p.add_argument("--quick", action="store_true", help="tiny smoke run: 5k/2k images, small budgets")
     p.add_argument("--out", default=str(ROOT / "build" / "bench" / "cifar10.json"))
@@ -99,7 +107,9 @@ def main():
     print(helpers.describe())
     print(f"{info['cpu']}, {threads} threads, load average {info['load_at_start']}, "
           f"fast-recipe precision: {info['amp']}", flush=True)
-    result = {"machine": info, "budgets_s": budgets, "seed_cnn": None, "fast": []}
+    amp = None if a.amp == "fp32" else "auto"
+    info["amp"] = helpers.precision_name(dev, amp)
+    result = {"machine": info, "budgets_s": budgets, "seed_cnn": None, "fast": [], "reference": []}
 
     if not a.skip_seed:
         import tensorflow as tf
@@ -115,15 +125,15 @@ def main():
         speeds = {}
         if not fixed:
             t0 = time.perf_counter()
-            speeds = {w: fastcifar.train_speed(w, dev, "auto") for w, _ in fastcifar.WIDTH_CHOICES}
+            speeds = {w: fastcifar.train_speed(w, dev, amp) for w, _ in fastcifar.WIDTH_CHOICES}
             print(f"\nspeed probe ({time.perf_counter() - t0:.1f}s, not counted in the budgets): " +
                   ", ".join(f"{w}: {v:.0f} images/s" for w, v in speeds.items()), flush=True)
             result["speed_probe_images_per_s"] = {",".join(map(str, w)): round(v) for w, v in speeds.items()}
         for b in budgets:
-            w = fixed or fastcifar.choose_widths(b, len(X), speeds=speeds)[0]
+            w = fixed or fastcifar.choose_widths(b, len(X), amp=amp, speeds=speeds)[0]
             print(f"\nfast recipe, budget {b:.0f}s, widths {w}, load average {load()}", flush=True)
             helpers.set_seed(0)
-            r = fastcifar.train(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev, amp="auto",
+            r = fastcifar.train(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev, amp=amp,
                                tta=a.tta if a.tta == "auto" else int(a.tta),
                                log_fn=lambda s: print("  " + s, flush=True))
             result["fast"].append({"budget_s": b, "widths": list(w), "test_acc": r["test_acc"],
@@ -131,15 +141,38 @@ def main():
                                    "epochs": round(r["epochs"], 2), "log": r["log"], "amp": r["amp"], "tta": r["tta"],
                                    "load_after": load()})
 
+    if not a.skip_reference:
+        import airbench94_reference as ref
+        widths = (64, 32, 16) if not a.quick else (16,)
+        ref_speed = {w: ref.speed(w, dev, amp) for w in widths}
+        print("\nairbench94 port speed probe: " + ", ".join(f"width {w}: {v:.0f} images/s" for w, v in ref_speed.items()))
+        result["reference_speed_images_per_s"] = {str(w): round(v) for w, v in ref_speed.items()}
+        for b in budgets:
+            plan = [(w, ref.epochs_for_budget(b, ref_speed[w], len(X), len(Xt))) for w in widths]
+            w, ep = next(((w, ep) for w, ep in plan if ep >= a.ref_min_epochs), plan[-1])
+            print(f"\nairbench94 port, budget {b:.0f}s: base width {w}, {ep} epochs, load average {load()}", flush=True)
+            helpers.set_seed(0)
+            r = ref.train(X, y, Xt, yt, epochs=ep, base_width=w, dev=dev, amp=amp,
+                          log_fn=lambda s: print("  " + s, flush=True))
+            print(f"  test accuracy {r['test_acc']:.4f} in {r['time_s']:.1f}s", flush=True)
+            result["reference"].append({"budget_s": b, **r, "within_budget": r["time_s"] <= b, "load_after": load()})
+
     info["load_at_end"] = load()
-    print(f"\n{'budget':>8} | {'seed CNN (Keras)':>17} | {'fast recipe':>12} | fast: time, epochs, widths")
+    print(f"\n{'budget':>8} | {'seed CNN (Keras)':>17} | {'fast recipe':>12} | {'airbench94 port':>15} | "
+          f"{'ratio':>6} | fast: time, epochs, widths | port: time, epochs, width")
     for i, b in enumerate(budgets):
         s = result["seed_cnn"]["within"].get(b) if result["seed_cnn"] else None
         f = next((r for r in result["fast"] if r["budget_s"] == b), None)
+        g = next((r for r in result["reference"] if r["budget_s"] == b), None)
         s_txt = f"{s:.4f}" if s is not None else "-"
         f_txt = f"{f['test_acc']:.4f}" if f else "-"
-        extra = f"{f['time_s']:.0f}s, {f['epochs']:.1f} ep, {tuple(f['widths'])}" if f else ""
-        print(f"{b:>7.0f}s | {s_txt:>17} | {f_txt:>12} | {extra}")
+        g_txt = f"{g['test_acc']:.4f}" if g else "-"
+        ratio = f"{f['test_acc'] / g['test_acc']:.3f}" if f and g else "-"
+        if f and g:
+            f["ratio_to_reference"] = round(f["test_acc"] / g["test_acc"], 4)
+        extra = f"{f['time_s']:.0f}s, {f['epochs']:.1f} ep, {tuple(f['widths'])}" if f else "-"
+        extra += f" | {g['time_s']:.0f}s, {g['epochs']} ep, {g['base_width']}" if g else ""
+        print(f"{b:>7.0f}s | {s_txt:>17} | {f_txt:>12} | {g_txt:>15} | {ratio:>6} | {extra}")
     if result["seed_cnn"]:
         sc = result["seed_cnn"]
         print(f"seed CNN after {a.seed_epochs} epochs: {sc['test_acc']:.4f} in {sc['train_s']:.0f}s of training")
