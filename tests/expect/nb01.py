@@ -21,6 +21,7 @@ def check(r: dict):
     # the correct step lowers the loss, the seed's step (subtracting +0.129) raises it
     assert r["loss_after_correct_step"] < r["loss_0"] < r["loss_after_seed_step"]
     assert _close(r["loss_after_seed_step"], 0.02222, 5e-6)
+    assert _close(r["loss_0"], 0.0142, 5e-5)          # the erratum: the loss rises from 0.0142 to 0.0222
     # hand backprop, the scalar autodiff engine, PyTorch and TensorFlow agree (float64)
     assert r["layered_backprop_max_err"] < 1e-6
     assert r["autodiff_max_err"] < 1e-6
@@ -35,6 +36,8 @@ def check(r: dict):
     # activation derivatives from their formulas match autograd
     # the largest sigmoid derivative on the grid, at x = 0 up to linspace rounding: 1/4 - x^2/16
     assert r["activation_deriv_max_err"] < 1e-12 and _close(r["sigmoid_prime_max"], 0.25, 1e-12)
+    # over 10 layers the sigmoid factors alone contribute at most 0.25**10 = 2**-20 (the weights multiply in too)
+    assert _close(r["sigmoid_factor_10_layers"], 2.0 ** -20, 1e-15)
     # the training loop with our own engine lowers the loss
     assert _close(r["train_loss_first"], r["loss_0"], 1e-15)
     assert r["train_loss_last"] < 0.5 * r["train_loss_first"]
