@@ -11,13 +11,17 @@ from .device import device as pick_device
 
 
 def batches(X, y, batch_size: int, shuffle: bool = True, generator=None):
-    """Yield (X[i], y[i]) minibatches of in-memory tensors, shuffled with an optional torch.Generator."""
+    """Yield (X[i], y[i]) minibatches of in-memory tensors, shuffled with an optional torch.Generator.
+
+    X may be a tuple of tensors (e.g. token ids and lengths): the batches' X are then tuples too.
+    """
     import torch
-    n = len(X)
+    multi = isinstance(X, (tuple, list))
+    n = len(X[0]) if multi else len(X)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
+        yield (tuple(x[idx] for x in X) if multi else X[idx]), y[idx]
 
 
 def _epoch_iter(data):
@@ -26,12 +30,19 @@ def _epoch_iter(data):
 
 
 def _to(x, dev, channels_last=False):
-    """Move a batch to `dev`, in channels-last layout for 4-d float images when asked."""
+    """Move a batch (a tensor or a tuple of tensors) to `dev`, channels-last for 4-d float images when asked."""
     import torch
+    if isinstance(x, (tuple, list)):
+        return tuple(_to(t, dev, channels_last) for t in x)
     x = x.to(dev, non_blocking=True)
     if channels_last and x.dim() == 4 and x.is_floating_point():
         x = x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+def _call(model, xb):
+    """model(*xb) for a tuple batch (several inputs), else model(xb)."""
+    return model(*xb) if isinstance(xb, tuple) else model(xb)
 
 
 def _is_classification(out, yb) -> bool:
@@ -49,7 +60,7 @@ def evaluate(model, data, loss_fn=None, dev=None, amp=None, channels_last=False)
     with torch.no_grad(), autocast(dev, amp):
         for xb, yb in _epoch_iter(data):
             xb, yb = _to(xb, dev, channels_last), yb.to(dev)
-            out = model(xb)
+            out = _call(model, xb)
             n = len(yb)
             total += n
             if loss_fn is not None:
@@ -297,7 +308,7 @@ def fit(model, train, loss_fn, optimizer, epochs: int, *, val=None, dev=None, sc
         for xb, yb in _epoch_iter(train):
             xb, yb = _to(xb, dev, channels_last), yb.to(dev)
             with autocast(dev, amp):
-                out = model(xb)
+                out = _call(model, xb)
                 loss = loss_fn(out.float(), yb)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

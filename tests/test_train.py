@@ -341,3 +341,34 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path):
     for k, v in ref_model.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
     assert_same_history(h, ref_h, skip=["epoch_time"])  # epochs 3-5 were timed again
+
+
+class TwoInputs(nn.Module):
+    """A model of two inputs, e.g. token ids and lengths: features scaled by a per-row second input."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x, scale):
+        return self.net(x * scale[:, None])
+
+
+def test_tuple_inputs_are_batched_together_and_passed_as_arguments():
+    X, y = blobs()
+    scale = torch.linspace(0.5, 1.5, len(y))
+    got = list(batches((X, scale), y, 10, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert all(isinstance(xb, tuple) and len(xb) == 2 for xb, _ in got)
+    xs, ss = torch.cat([xb[0] for xb, _ in got]), torch.cat([xb[1] for xb, _ in got])
+    rows = {tuple(r) for r in torch.cat([X, scale[:, None]], 1).tolist()}
+    assert {tuple(r) for r in torch.cat([xs, ss[:, None]], 1).tolist()} == rows, "rows stay together when shuffled"
+    model = TwoInputs()
+    data = lambda: batches((X, scale), y, 16, generator=torch.Generator().manual_seed(1))  # noqa: E731
+    hist = fit(model, data, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 1e-2), 5,
+               val=lambda: batches((X, scale), y, 32, shuffle=False), dev=CPU, progress=False)
+    assert hist["train_loss"][-1] < hist["train_loss"][0] and hist.last("val_acc") > 0.9
+    res = evaluate(model, [((X, scale), y)], nn.CrossEntropyLoss(), dev=CPU)
+    with torch.no_grad():
+        direct = nn.CrossEntropyLoss()(model(X, scale), y).item()
+    assert abs(res["loss"] - direct) < 1e-6, "evaluate calls model(*xb)"
