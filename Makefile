@@ -8,12 +8,17 @@ NPROC  := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 JOBS   ?= $(NPROC)
 RUN_JOBS ?= 1
 
-.PHONY: setup run quick test lab bench clean help
+# JupyterLab refuses to start as root unless told: add --allow-root only then (containers, lab machines).
+LAB_ROOT := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
+
+.PHONY: setup run quick test lab student bench clean help
 help:
 	@echo "make run       execute every notebook (full mode), write build/report.html and build/report.json"
 	@echo "make quick     the same in quick mode, $(JOBS) notebooks at a time"
-	@echo "make test      unit tests + every notebook once in quick mode, its checked outputs compared (nbval)"
-	@echo "make lab       JupyterLab on http://127.0.0.1:8888 with the course kernel"
+	@echo "make test      unit tests + every notebook once in quick mode, its checked outputs compared (nbval),"
+	@echo "               its exercises graded, the student editions run, JupyterLab tested in Chromium"
+	@echo "make lab       JupyterLab on http://127.0.0.1:8888 in notebooks/, kernel = this venv's Python"
+	@echo "make student   student editions (nbgrader stubs in place of solutions) in build/student/"
 	@echo "make bench     benchmarks in bench/ (long; numbers, not tests)"
 	@echo "make setup     only create/refresh the virtual environment"
 
@@ -24,7 +29,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet "pip>=24"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name dlc --display-name "Python (deep-learning curriculum)" >/dev/null
+	@# The notebooks name the kernel "python3": run from this venv (make lab, papermill, nbgrader) that is
+	@# ipykernel's own kernel of $(BIN)/python. The old separate "dlc" kernel is no longer needed.
+	@$(BIN)/jupyter kernelspec remove -y dlc >/dev/null 2>&1 || true
 	@touch $(STAMP)
 	@echo "environment ready in $(VENV)"
 
@@ -39,8 +46,13 @@ quick: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider tests
 
+# The venv's bin/ first on PATH: the kernel, nbgrader's formgrader (alembic) and terminals use this venv.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser notebooks
+	@echo "kernel \"Python 3 (ipykernel)\" runs $(abspath $(BIN))/python; open the URL with the token printed below"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(LAB_ROOT) --notebook-dir=notebooks
+
+student: $(STAMP)
+	$(BIN)/python -m helpers.classroom student build/student
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -15,6 +15,13 @@ from types import SimpleNamespace
 
 CHECK = "NBVAL_CHECK_OUTPUT"
 MIME_DROP = ("application/vnd.dlc.record+json",)
+# Every notebook names the kernel "python3": run from the course's .venv (make lab, papermill, the tests,
+# nbgrader) that is ipykernel's own kernel of the venv's Python, and VS Code runs it with the interpreter
+# selected for the workspace (.vscode/settings.json: .venv/bin/python). The display name is ipykernel's,
+# so that saving in JupyterLab does not change the file.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# notebook metadata that only records where it was last run (Python version, widget state)
+META_DROP = ("papermill", "language_info", "widgets")
 # nbval 0.11's IPyNbFile.skip_compare (without --nbdime), plus the recorded-results MIME nbclean drops.
 SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
                 "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg") + MIME_DROP
@@ -45,7 +52,7 @@ def _keep_outputs(outputs):
 
 
 def clean(doc: dict, executed: dict | None = None) -> dict:
-    """Return `doc` without outputs, execution counts and run metadata (NBVAL cells keep outputs)."""
+    """Return `doc` without outputs, execution counts and run metadata (NBVAL cells keep outputs), kernel python3."""
     fresh = {}
     if executed is not None:
         fresh = {_src(c): c.get("outputs", []) for c in executed["cells"] if is_checked(c)}
@@ -62,7 +69,10 @@ def clean(doc: dict, executed: dict | None = None) -> dict:
             cell["outputs"] = []
     doc["cells"] = [c for c in doc["cells"]
                     if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-    doc.get("metadata", {}).pop("papermill", None)
+    meta = doc.setdefault("metadata", {})
+    for key in META_DROP:
+        meta.pop(key, None)
+    meta["kernelspec"] = dict(KERNELSPEC)
     return doc
 
 

@@ -53,6 +53,22 @@ def test_clean_strips_outputs_counts_and_the_injected_cell():
     assert "papermill" not in doc["metadata"]
 
 
+def test_clean_names_the_course_kernel_and_drops_run_metadata():
+    doc = _notebook([_stream(TABLE)])
+    doc["metadata"]["kernelspec"] = {"name": "dlc", "display_name": "Python (deep-learning curriculum)",
+                                     "language": "python"}
+    doc["metadata"]["language_info"] = {"name": "python", "version": "3.11.7"}
+    doc["metadata"]["jupytext"] = {"cell_metadata_filter": "tags,nbgrader,-all"}
+    meta = nbclean.clean(doc)["metadata"]
+    assert meta["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    assert "language_info" not in meta and "papermill" not in meta
+    assert meta["jupytext"] == {"cell_metadata_filter": "tags,nbgrader,-all"}, "authoring metadata stays"
+    # a notebook with no metadata at all gets the kernel too
+    bare = _notebook([])
+    del bare["metadata"]
+    assert nbclean.clean(bare)["metadata"]["kernelspec"]["name"] == "python3"
+
+
 def test_clean_keeps_checked_output_without_the_record_mime():
     outs = _checked(nbclean.clean(_notebook([_stream(TABLE)])))["outputs"]
     assert len(outs) == 2
