@@ -103,7 +103,7 @@ def nesterov_sgd(model, lr: float = 11.5, momentum: float = 0.85, weight_decay: 
                  batch_size: int = 1024, bias_scaler: float = 64.0):
     """SGD with Nesterov momentum in airbench's units (lr, wd per 1024 examples, summed loss); BN biases get bias_scaler×lr."""
     import torch
-    kilostep = 1024 * (1 + 1 / (1 - momentum))   # step-size gain of Nesterov momentum on a constant gradient
+    kilostep = 1024 * (1 + 1 / (1 - momentum))   # airbench's unit; the measured gain of Nesterov SGD on a constant gradient is 1/(1-momentum)
     lr_, wd_ = lr / kilostep, weight_decay * batch_size / kilostep
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     norm = [p for n, p in params if p.ndim < 2 and "norm" in n]
