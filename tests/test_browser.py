@@ -1,10 +1,12 @@
 """JupyterLab in a real browser: `jupyter lab` from the course's venv on 127.0.0.1 (random port, a token),
 headless Debian Chromium driven by Playwright (never a downloaded browser).
 
-A small notebook made here (imports helpers, prints the kernel's Python, draws a figure) runs through
-Run > Run All Cells; the test waits for its text and its figure, checks that the notebook opened with the
-course's kernel without a kernel picker, and that the glossary's Chinese renders (a CJK font, not boxes).
-Screenshots: build/browser/run_all.png and build/browser/glossary.png.
+A course notebook (02, with `QUICK = True` written into its parameters cell, as a teacher would, and a
+last cell that prints the kernel's Python) runs through Run > Run All Cells; the test waits for the last
+cell, then checks a known checked output (its `# NBVAL_CHECK_OUTPUT` cell) and its figures, that the
+notebook opened with the course's kernel without a kernel picker, and that the glossary's Chinese renders
+(a CJK font, not boxes).
+Screenshots: build/browser/run_all.png (a figure), run_all_end.png (the last cell) and glossary.png.
 """
 import json
 import os
@@ -23,7 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("DLC_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = ROOT / "build" / "browser"
-GLOSSARY_NB = "02_linear_regression.ipynb"  # a real notebook whose glossary is rendered (not run)
+COURSE_NB = "02_linear_regression.ipynb"   # run in the browser (quick) and its glossary rendered
+GLOSSARY_NB = COURSE_NB
 MARK = "BROWSER-CHECK-OK"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -49,19 +52,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _small_notebook() -> nbformat.NotebookNode:
-    """A notebook that imports helpers, prints a known line with the kernel's Python and draws one figure."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# Browser check\nRuns in JupyterLab under Playwright."),
-        nbformat.v4.new_code_cell("import sys\nimport helpers\nimport matplotlib.pyplot as plt\n"
-                                  "import numpy as np"),
-        nbformat.v4.new_code_cell(f"print('{MARK}', 'kernel python:', sys.executable)"),
-        nbformat.v4.new_code_cell("x = np.linspace(-4, 4, 200)\nfig, ax = plt.subplots(figsize=(4, 3))\n"
-                                  "ax.plot(x, 1 / (1 + np.exp(-x)))\nax.set_title('sigmoid')\nplt.show()"),
-    ]  # no glossary here: the one rendered is the real notebook's
-    return nb
+def _quick_copy(src: Path) -> tuple[nbformat.NotebookNode, str]:
+    """The course notebook with QUICK = True in its parameters cell and a last cell printing the kernel's Python;
+    and the first line of its committed # NBVAL_CHECK_OUTPUT output (a known result to find on the page)."""
+    nb = nbformat.read(str(src), as_version=4)
+    params = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+    assert "QUICK = False" in params.source
+    params.source = params.source.replace("QUICK = False", "QUICK = True", 1)
+    checked = next(c for c in nb.cells if c.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in c.source)
+    known = "".join(o.get("text", "") for o in checked.outputs).splitlines()[1].strip()
+    nb.cells.append(nbformat.v4.new_code_cell(f"import sys\nprint('{MARK}', 'kernel python:', sys.executable)"))
+    return nb, known
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,9 @@ def lab(tmp_path_factory):
     if why:
         pytest.skip(f"browser test skipped: {why}")
     root = tmp_path_factory.mktemp("lab")
-    nbformat.write(_small_notebook(), str(root / "browser_check.ipynb"))
+    quick, known = _quick_copy(ROOT / "notebooks" / COURSE_NB)
+    nbformat.write(quick, str(root / f"quick_{COURSE_NB}"))
+    (root / "known.txt").write_text(known, encoding="utf-8")
     shutil.copy(ROOT / "notebooks" / GLOSSARY_NB, root / GLOSSARY_NB)
     port, token = _free_port(), secrets.token_hex(16)
     jupyter = Path(sys.executable).parent / "jupyter"
@@ -115,22 +118,30 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
-    """A headless Chromium page (fresh profile)."""
+def browser(lab):
+    """A headless Chromium (fresh profile)."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
+        context = p.chromium.launch_persistent_context(
             str(lab[2] / ".chromium-profile"), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
         try:
-            yield browser.new_page()
+            yield context
         finally:
-            browser.close()
+            context.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page of its own for each test (JupyterLab's workspace is reset when a notebook is opened)."""
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 def _open(page, lab, name):
     base, token, _ = lab
-    page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=120_000)
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}", timeout=120_000)   # reset: only this notebook open
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     # the kernel starts without the user picking one: the status bar reads "<kernel> | Idle", no dialog
     try:
@@ -157,18 +168,26 @@ def _run_all(page):
 
 
 def test_a_notebook_runs_in_jupyterlab_with_the_course_kernel(lab, page):
-    _open(page, lab, "browser_check.ipynb")
+    _open(page, lab, f"quick_{COURSE_NB}")
     kernel = page.locator(".jp-Toolbar-kernelName").first.inner_text()
     _run_all(page)
-    out = page.locator(".jp-OutputArea-output", has_text=MARK)
+    out = page.locator(".jp-OutputArea-output", has_text=MARK)   # the last cell: Run All stops at an error
     img = page.locator(".jp-OutputArea-output img")
     try:
-        out.wait_for(timeout=180_000)
-        img.first.wait_for(timeout=180_000)
+        out.wait_for(timeout=420_000)
     except Exception:
         _shot(page, "failure-run-all")
-        raise
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        raise AssertionError(f"{COURSE_NB} did not run to its last cell in JupyterLab; stderr outputs: "
+                             f"{[errors.nth(i).inner_text()[-500:] for i in range(min(errors.count(), 3))]}")
+    out.first.scroll_into_view_if_needed()
+    _shot(page, "run_all_end")
+    img.nth(min(2, img.count() - 1)).evaluate("e => e.scrollIntoView({block: 'center'})")   # a figure in view
     _shot(page, "run_all")
+    known = (lab[2] / "known.txt").read_text(encoding="utf-8")
+    assert page.locator(".jp-OutputArea-output", has_text=known).count() == 1, \
+        f"the checked output {known!r} of {COURSE_NB} is not on the page"
+    assert img.count() >= 4, f"{img.count()} figures drawn, expected at least 4"
     text = out.first.inner_text()
     assert str(Path(sys.executable).parent) in text, \
         f"the notebook ran on another Python than the course's venv ({sys.executable}): {text!r}"
@@ -176,7 +195,7 @@ def test_a_notebook_runs_in_jupyterlab_with_the_course_kernel(lab, page):
     box = img.first.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, f"the figure is not drawn: {box}"
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-                        has_text="Error").count() == 0
+                        has_text="Traceback").count() == 0
 
 
 def _renders_cjk(page) -> bool:
