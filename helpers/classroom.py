@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -152,6 +153,9 @@ def lint(nb) -> list[str]:
         elif m.get("solution") and m.get("grade") and code:
             problems.append(f"{where}: a code cell that is both solution and grade is not used here: a solution "
                             "cell with a function, then a grade cell calling the checker")
+        elif m.get("solution") and not code and re.search(r"^#{1,3} ", src, re.M):
+            problems.append(f"{where}: an open-question answer cell holds a heading; the student edition blanks "
+                            "the whole cell: move what follows the answer (e.g. the glossary) into its own cell")
     return problems
 
 

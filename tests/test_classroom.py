@@ -119,6 +119,11 @@ def test_lint_grade_cell_is_one_call_locked_one_point():
     assert "points must be 1 (is 3)" in _problems(_nb(answer))
 
 
+def test_lint_answer_cell_must_not_carry_the_glossary():
+    assert "holds a heading" in _problems(_nb(_answer("Because.\n\n## Glossary\n\n| a | b |")))
+    assert not _problems(_nb(_answer("Because **this** matters.")))
+
+
 def test_student_edition_stubs_solutions_and_blanks_answers():
     nb = _good()
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="out\n")]

@@ -21,14 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECT_DIR = Path(__file__).parent / "expect"
 NOTEBOOKS = list_notebooks()
 PER_NOTEBOOK = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(nb.stem)) for nb in NOTEBOOKS]
-# The classroom edition (issue #8): every notebook follows the exercise format (notebooks/AUTHORING.md)
-# except the case studies still in the older one (solution cell + `assert check(...)`): migrate them,
-# then empty LINT_PENDING. 01-07 have at least MIN_CHECKED checked exercises each, and their student
-# editions run end to end.
-LINT_PENDING = ("09", "10", "11", "12")
-CLASSROOM = [nb for nb in NOTEBOOKS if nb.name[:2] not in LINT_PENDING]
+# The classroom edition (issue #8): every notebook follows the exercise format (notebooks/AUTHORING.md);
+# 01-12 have at least MIN_CHECKED checked exercises each, and their student editions run end to end.
+CLASSROOM = NOTEBOOKS
 WITH_EXERCISES = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(nb.stem))
-                  for nb in CLASSROOM if "01" <= nb.name[:2] <= "07"]
+                  for nb in CLASSROOM if nb.name[:2] >= "01"]
 MIN_CHECKED = 3
 
 
@@ -127,7 +124,7 @@ def test_every_checker_passes_in_the_instructor_edition(nb, executed):
 def test_exercises_follow_the_format(nb):
     problems = classroom.lint(nb)
     assert not problems, f"{nb.name}: exercise format (notebooks/AUTHORING.md):\n" + "\n".join(problems)
-    if "01" <= nb.name[:2] <= "07":
+    if nb.name[:2] >= "01":
         n = len(grade_cells(nbformat.read(nb, as_version=4)))
         assert n >= MIN_CHECKED, f"{nb.name} has {n} checked exercise(s) (grade cells); it needs {MIN_CHECKED}"
 
