@@ -123,6 +123,14 @@ def _diagnose(out, expected, candidates, default):
     raise _Fail(default + f" (max abs error {np.max(np.abs(out - expected)):.3g})")
 
 
+def _hint(got, candidates, default):
+    """Raise _Fail with the hint of the first typical mistake that got equals (None/False: not applicable), else the default."""
+    for hint, cand in candidates:
+        if cand is not None and cand is not False and _close(got, cand, 1e-7):
+            raise _Fail(hint)
+    raise _Fail(default)
+
+
 def _sig(x):
     """The sigmoid, written with tanh so that it never overflows."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))

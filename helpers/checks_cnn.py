@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import _checker, _close, _Fail, _np, _result
+from .checks import _checker, _close, _Fail, _hint, _np, _result
 
 __all__ = ["check_param_count", "check_receptive_field", "check_conv_macs", "check_fold_batchnorm"]
 
@@ -22,14 +22,6 @@ def _number(res, what):
     if out.size != 1:
         raise _Fail(f"return one number ({what}), not an array of shape {out.shape}")
     return float(out.reshape(-1)[0])
-
-
-def _hint(got, candidates, default):
-    """Raise _Fail with the hint of the first typical mistake that got equals, else the default (never the answer)."""
-    for hint, cand in candidates:
-        if _close(got, cand, 1e-7):
-            raise _Fail(hint)
-    raise _Fail(default)
 
 
 # ---------------------------------------------------------------- parameter count of a layer list
