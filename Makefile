@@ -11,12 +11,14 @@ RUN_JOBS ?= 1
 # JupyterLab refuses to start as root unless told: add --allow-root only then (containers, lab machines).
 LAB_ROOT := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
 
-.PHONY: setup run quick test lab student bench clean help
+.PHONY: setup run quick test unit lab student bench clean help
 help:
 	@echo "make run       execute every notebook (full mode), write build/report.html and build/report.json"
 	@echo "make quick     the same in quick mode, $(JOBS) notebooks at a time"
 	@echo "make test      unit tests + every notebook once in quick mode, its checked outputs compared (nbval),"
-	@echo "               its exercises graded, the student editions run, JupyterLab tested in Chromium"
+	@echo "               its exercises graded, the student editions run, JupyterLab tested in Chromium;"
+	@echo "               on a CPU with AVX-512 the CPU-sensitive notebooks once more as an AVX2-only CPU"
+	@echo "make unit      the unit tests only (no notebook executed), about a minute"
 	@echo "make lab       JupyterLab on http://127.0.0.1:8888 in notebooks/, kernel = this venv's Python"
 	@echo "make student   student editions (nbgrader stubs in place of solutions) in build/student/"
 	@echo "make bench     benchmarks in bench/ (long; numbers, not tests)"
@@ -45,6 +47,9 @@ quick: $(STAMP)
 # NBVAL_CHECK_OUTPUT cells are both checked on that run, on one worker (--dist loadgroup).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider tests
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider -m "not notebook" tests
 
 # The venv's bin/ first on PATH: the kernel, nbgrader's formgrader (alembic) and terminals use this venv.
 lab: $(STAMP)

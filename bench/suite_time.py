@@ -3,6 +3,7 @@
     python bench/suite_time.py                 # helpers.run --quick at -j 1 and -j <cores>
     python bench/suite_time.py --jobs 2        # only -j 2
     python bench/suite_time.py --tests -j 2    # also pytest -n 2 --dist loadgroup tests/test_notebooks.py
+    python bench/suite_time.py -j 2 --avx2     # the notebooks as an AVX2-only CPU (helpers.run --avx2)
 
 Prints a table and writes build/bench/suite_time.json. Numbers, not tests.
 """
@@ -17,12 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(jobs: int) -> dict:
+def run(jobs: int, avx2: bool = False) -> dict:
     """Time `helpers.run --quick -j jobs` and return its wall clock and each notebook's duration."""
-    build = ROOT / "build" / "bench" / f"suite-j{jobs}"
+    build = ROOT / "build" / "bench" / f"suite-j{jobs}{'-avx2' if avx2 else ''}"
     t0 = time.perf_counter()
     code = subprocess.call([sys.executable, "-m", "helpers.run", "--quick", "-j", str(jobs),
-                            "--build", str(build)], cwd=ROOT)
+                            "--build", str(build)] + (["--avx2"] if avx2 else []), cwd=ROOT)
     wall = time.perf_counter() - t0
     rows = json.loads((build / "report.json").read_text())["notebooks"]
     return {"jobs": jobs, "exit": code, "wall_s": round(wall, 1),
@@ -44,9 +45,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-j", "--jobs", type=int, nargs="*", default=None)
     p.add_argument("--tests", action="store_true", help="also time tests/test_notebooks.py under pytest")
+    p.add_argument("--avx2", action="store_true", help="run the notebooks as an AVX2-only CPU")
     a = p.parse_args()
     jobs = a.jobs or sorted({1, os.cpu_count() or 1})
-    runs = [run(j) for j in jobs]
+    runs = [run(j, a.avx2) for j in jobs]
     names = list(runs[0]["notebooks"])
     print(f"\n{'notebook':<40}" + "".join(f"{'-j ' + str(r['jobs']):>10}" for r in runs))
     for n in names:
@@ -56,7 +58,11 @@ def main():
     if tests:
         print(f"{'pytest tests/test_notebooks.py (s)':<40}" + "".join(f"{t['wall_s']:>10.1f}" for t in tests))
     out = ROOT / "build" / "bench" / "suite_time.json"
-    out.write_text(json.dumps({"cpus": os.cpu_count(), "runs": runs, "tests": tests}, indent=2))
+    import importlib
+    hd = importlib.import_module("helpers.device")       # framework-free (helpers.device is also a function)
+    kind = "x86-avx2 (switched)" if a.avx2 and hd.avx2_env() else hd.cpu_kind()
+    print(f"CPU kind: {kind}, {os.cpu_count()} cores")
+    out.write_text(json.dumps({"cpus": os.cpu_count(), "cpu_kind": kind, "runs": runs, "tests": tests}, indent=2))
     print(f"written {out}")
     return max(r["exit"] for r in runs + tests)
 

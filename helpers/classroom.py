@@ -176,6 +176,72 @@ def student_edition(nb):
     return nb
 
 
+def _bound_names(source: str) -> set:
+    """Names a cell binds at top level (assignments, defs, classes, imports, loop and with targets), not in functions."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:   # IPython magics: nothing to track
+        return set()
+    names = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if not isinstance(node, ast.Lambda):
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+    visit(tree)
+    return names
+
+
+STUDENT_PART = "# The student edition from here on (helpers.classroom.both_editions)"
+
+
+def both_editions(nb):
+    """One notebook that runs the instructor edition, then the student edition's cells from its first changed one.
+
+    The two editions share every code cell before the first exercise, so the student edition's run would repeat
+    them; here the kernel goes on from the instructor's state, less the names that only the instructor's later
+    cells bound (the student edition would not have them). Returns (notebook, index of the separator cell).
+    """
+    import copy
+    import nbformat
+    teacher = _read(nb)
+    student = student_edition(teacher)
+    code = [i for i, c in enumerate(teacher.cells) if c.cell_type == "code"]
+    first = next((i for i in code if _src(teacher.cells[i]) != _src(student.cells[i])), None)
+    combined = copy.deepcopy(teacher)
+    if first is None:                       # no exercise: the editions run the same code
+        return combined, len(combined.cells)
+    before = set().union(*(_bound_names(_src(teacher.cells[i])) for i in code if i < first))
+    after = set().union(*(_bound_names(_src(teacher.cells[i])) for i in code if i >= first))
+    forget = sorted(after - before)
+    sep = nbformat.v4.new_code_cell(f"{STUDENT_PART}: forget what only the instructor's cells defined\n"
+                                    f"for _name in {forget!r}:\n    globals().pop(_name, None)")
+    tail = [copy.deepcopy(c) for c in student.cells[first:]]
+    for c in tail:                          # cell ids are unique within a notebook
+        if "id" in c:
+            c["id"] = f"{c['id'][:56]}-student"
+    combined.cells = teacher.cells + [sep] + tail
+    return combined, len(teacher.cells)
+
+
+def split_executed(doc):
+    """The executed both_editions notebook cut at its separator: (instructor edition, student edition's part)."""
+    import copy
+    doc = _read(doc)
+    at = next((i for i, c in enumerate(doc.cells) if _src(c).startswith(STUDENT_PART)), len(doc.cells))
+    teacher, student = copy.deepcopy(doc), copy.deepcopy(doc)
+    teacher.cells, student.cells = doc.cells[:at], doc.cells[at + 1:]
+    return teacher, student
+
+
 def write_student(notebooks, out: Path, strict: bool = True) -> list[Path]:
     """Write each notebook's student edition into `out`; one ValueError lists those not written (lint if strict)."""
     import nbformat

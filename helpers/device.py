@@ -88,10 +88,80 @@ def cpu_flags() -> set:
         return set()
 
 
+# NumPy's names of the CPUID features the course cares about -> /proc/cpuinfo's names.
+_CPUID_NAMES = {"AVX2": "avx2", "FMA3": "fma", "F16C": "f16c", "GFNI": "gfni", "VAES": "vaes",
+                "VPCLMULQDQ": "vpclmulqdq", "AVX512F": "avx512f", "AVX512CD": "avx512cd",
+                "AVX512BW": "avx512bw", "AVX512DQ": "avx512dq", "AVX512VL": "avx512vl",
+                "AVX512VNNI": "avx512_vnni", "AVX512BF16": "avx512_bf16", "AVX512FP16": "avx512_fp16",
+                "ASIMD": "asimd", "ASIMDDP": "asimddp"}
+# Below these oneDNN levels (ONEDNN_MAX_CPU_ISA) there are no bf16 dot products.
+_ONEDNN_NO_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+# Run as an AVX2-only CPU (no AVX-512, no VNNI, no BF16): each library's own switch, set before import.
+AVX2_ENV = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",   # NumPy's SIMD dispatch
+            "ATEN_CPU_CAPABILITY": "avx2",                                 # PyTorch's own kernels
+            "ONEDNN_MAX_CPU_ISA": "AVX2",                                  # oneDNN in PyTorch and TensorFlow
+            "TF_ENABLE_ONEDNN_OPTS": "0"}                                  # TF's default on pre-AVX-512 CPUs
+
+
+def cpuid_flags() -> set | None:
+    """SIMD features as the CPU itself reports them (CPUID, read by NumPy), in /proc/cpuinfo's names; None if unknown."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        return None
+    return {name for key, name in _CPUID_NAMES.items() if __cpu_features__.get(key)}
+
+
+def proc_flag(name: str) -> bool:
+    """A /proc/cpuinfo flag NumPy does not read (avx_vnni, amx_int8), trusted only where /proc agrees with CPUID.
+
+    Under an emulator (qemu-user) /proc/cpuinfo is the host's: any disagreement on the features both know shows it.
+    """
+    proc, cpuid = cpu_flags(), cpuid_flags()
+    if name not in proc:
+        return False
+    if cpuid is None or not cpuid:
+        return True
+    known = set(_CPUID_NAMES.values())
+    return (proc & known) == cpuid
+
+
 def cpu_has_native_bf16(flags=None) -> bool:
-    """True when the CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
-    flags = cpu_flags() if flags is None else set(flags)
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    """True when bf16 runs in hardware here (AVX512-BF16 or AMX, and oneDNN not capped below); else it is emulated and slow.
+
+    `flags` (for tests) replaces the machine's flags. Without it the flags of /proc/cpuinfo must agree with CPUID
+    (an emulator shows the host's /proc/cpuinfo) and ONEDNN_MAX_CPU_ISA must not cap oneDNN below AVX512_CORE_BF16.
+    """
+    if flags is not None:
+        return bool(set(flags) & {"avx512_bf16", "amx_bf16"})
+    if not cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        return False
+    cpuid = cpuid_flags()
+    if cpuid is not None and "avx512_bf16" not in cpuid:    # every AMX CPU has AVX512-BF16 too
+        return False
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() not in _ONEDNN_NO_BF16
+
+
+def cpu_kind() -> str:
+    """A short name for the kind of CPU the kernels will see, e.g. 'x86-avx512-vnni-bf16', 'x86-avx2', 'arm64-dotprod'."""
+    f = cpuid_flags() or cpu_flags()
+    arch = platform.machine().lower()
+    if arch in ("arm64", "aarch64"):
+        return "arm64-dotprod" if "asimddp" in f else "arm64"
+    if "avx512f" in f:
+        extra = [name for flag, name in (("avx512_vnni", "vnni"), ("avx512_bf16", "bf16")) if flag in f]
+        return "-".join(["x86-avx512", *extra])
+    if "avx2" in f:
+        return "x86-avx2-vnni" if proc_flag("avx_vnni") else "x86-avx2"
+    return f"{arch or 'cpu'}-baseline"
+
+
+def avx2_env() -> dict:
+    """The switches (AVX2_ENV) that make this machine's libraries take their AVX2 kernels; {} on an AVX2-only CPU already."""
+    f = cpuid_flags()
+    if f is None or "avx2" not in f or "avx512f" not in f:
+        return {}
+    return dict(AVX2_ENV)
 
 
 _DTYPE_NAMES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",

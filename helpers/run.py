@@ -3,6 +3,7 @@
     python -m helpers.run                 # every notebook, full mode, one at a time
     python -m helpers.run --quick -j 2    # quick mode, two notebooks at once (one thread each)
     python -m helpers.run --quick notebooks/01_backpropagation_by_hand.ipynb
+    python -m helpers.run --quick --avx2  # as an AVX2-only CPU: NumPy, PyTorch, oneDNN take their AVX2 kernels
 
 The terminal gets one line per notebook; what the kernel and papermill print (TensorFlow's C++ log,
 ipykernel's warnings, tracebacks) goes to build/logs[-quick]/NN_name.log, linked from the report.
@@ -22,7 +23,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .device import set_threads
+from .device import avx2_env, set_threads
 from .record import read_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +65,26 @@ def list_notebooks(patterns=None) -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+@contextmanager
+def environment(env: dict | None):
+    """Within the block, os.environ has `env` added (the kernel inherits it); restored afterwards."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: int | None,
-            extra_params: dict | None = None, log_dir: Path | None = None) -> dict:
-    """Run one notebook with papermill and return its report row (never raises on notebook errors)."""
+            extra_params: dict | None = None, log_dir: Path | None = None, env: dict | None = None,
+            cwd: Path | None = None) -> dict:
+    """Run one notebook with papermill (in `cwd`, default its folder; its kernel with `env` added) and return its
+    report row (never raises on notebook errors)."""
     if threads:
         set_threads(threads)  # env vars, inherited by the kernel before it imports any framework
     out = out_dir / nb.name
@@ -76,11 +94,11 @@ def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: 
     log = (log_dir or out_dir) / f"{nb.stem}.log"
     row = {"notebook": nb.stem, "output": str(out), "log": str(log), "status": "ok", "error": None}
     t0 = time.perf_counter()
-    with output_to(log) as log_file:
+    with output_to(log) as log_file, environment(env):
         try:
             import papermill as pm
             pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
-                                progress_bar=False, cwd=str(nb.parent), execution_timeout=timeout,
+                                progress_bar=False, cwd=str(cwd or nb.parent), execution_timeout=timeout,
                                 log_output=False)
         except Exception as e:  # PapermillExecutionError and kernel deaths alike
             row["status"] = "failed"
@@ -143,6 +161,8 @@ def main(argv=None) -> int:
     p.add_argument("-j", "--jobs", type=int, default=1, help="notebooks at once; each worker gets 1 thread")
     p.add_argument("--build", type=Path, default=ROOT / "build", help="output folder (default build/)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.add_argument("--avx2", action="store_true",
+                   help="run the kernels as an AVX2-only CPU would (NumPy, PyTorch and oneDNN switches)")
     a = p.parse_args(argv)
     nbs = list_notebooks(a.notebooks)
     if not nbs:
@@ -157,7 +177,10 @@ def main(argv=None) -> int:
     print(f"running {len(nbs)} notebook(s), {mode} mode, {jobs} at a time -> {out_dir}"
           f" (kernel output in {log_dir})", flush=True)
     t0 = time.perf_counter()
-    tasks = [(nb, out_dir, a.quick, threads, a.timeout, None, log_dir) for nb in nbs]
+    env = avx2_env() if a.avx2 else None
+    if a.avx2:
+        print(f"as an AVX2-only CPU: {env or 'this CPU is one already'}", flush=True)
+    tasks = [(nb, out_dir, a.quick, threads, a.timeout, None, log_dir, env) for nb in nbs]
     rows = []
 
     def show(row):

@@ -31,7 +31,7 @@ MARK = "BROWSER-CHECK-OK"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("browser")]
 
 
 def _requirements():

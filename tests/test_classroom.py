@@ -304,7 +304,8 @@ def _assert_marks(grades, n_min=1):
         f"the student edition must get zero: {learner}"
 
 
-@pytest.mark.xdist_group(NBGRADER_NOTEBOOK)
+@pytest.mark.notebook
+@pytest.mark.xdist_group("test_nbgrader")
 def test_nbgrader_full_marks_for_instructor_zero_for_student():
     nb = ROOT / "notebooks" / f"{NBGRADER_NOTEBOOK}.ipynb"
     assert nb in list_notebooks(), f"{nb} is missing; set NBGRADER_NOTEBOOK to a notebook with exercises"

@@ -63,9 +63,12 @@ def test_mps_when_no_cuda(mps):
 
 @pytest.fixture
 def cpu_with(monkeypatch):
-    """Fake the CPU's feature flags: cpu_with({"avx2"}) is an AVX2-only laptop."""
+    """Fake the CPU's feature flags: cpu_with({"avx2"}) is an AVX2-only laptop (CPUID unread, oneDNN uncapped)."""
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+
     def fake(flags):
         monkeypatch.setattr(hd, "cpu_flags", lambda: set(flags))
+        monkeypatch.setattr(hd, "cpuid_flags", lambda: None)
     return fake
 
 
@@ -183,6 +186,20 @@ def test_cpu_flags(monkeypatch):
         raise OSError("no /proc here")
     monkeypatch.setattr(hd, "open", no_file, raising=False)
     assert hd.cpu_flags() == set() and hd.cpu_has_native_bf16() is False
+
+
+def test_bf16_needs_cpuid_and_an_uncapped_onednn(monkeypatch):
+    monkeypatch.setattr(hd, "cpu_flags", lambda: AVX512_BF16)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(hd, "cpuid_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert hd.cpu_has_native_bf16() and hd.precision_name("cpu", "auto") == "bf16"
+    # an emulated Haswell shows the host's /proc/cpuinfo; CPUID tells the truth
+    monkeypatch.setattr(hd, "cpuid_flags", lambda: {"avx2", "fma"})
+    assert not hd.cpu_has_native_bf16() and hd.precision_name("cpu", "auto") == "fp32"
+    monkeypatch.setattr(hd, "cpuid_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    for isa, native in [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_BF16", True), ("ALL", True)]:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+        assert hd.cpu_has_native_bf16() is native, isa
 
 
 def test_timer_and_synchronize(monkeypatch, cuda_cap):

@@ -11,6 +11,9 @@ import pytest
 
 from helpers import distributed as D
 
+# One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_distributed")
+
 BASE = ["--data", "synthetic", "--subset", "768", "--test-subset", "256", "--widths", "8", "16", "16",
         "--epochs", "2", "--batch", "64"]                       # 12 steps per epoch
 SAVE_EVERY, CRASH_STEP = 5, 17           # checkpoints at steps 5, 10, 12 (epoch end), 15; killed after 17

@@ -9,6 +9,9 @@ torch = pytest.importorskip("torch")
 
 from helpers import models  # noqa: E402
 
+# One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_models")
+
 
 def test_torch_twin_has_the_seed_parameter_count():
     net = models.seed_torch_cnn()

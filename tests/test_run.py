@@ -80,3 +80,15 @@ def test_run_all_ok_exits_zero_quietly(tmp_path, capfd):
 def test_list_notebooks_in_course_order():
     names = [p.name for p in run.list_notebooks()]
     assert names == sorted(names) and names[0].startswith("00_")
+
+
+def test_execute_gives_the_kernel_an_environment_and_restores_ours(tmp_path, monkeypatch):
+    monkeypatch.delenv("DLC_PROBE", raising=False)
+    monkeypatch.setenv("DLC_PROBE_KEPT", "ours")
+    nb = _nb(tmp_path / "04_env.ipynb", "import os\nfrom helpers import record\n"
+             "record('probe', os.environ.get('DLC_PROBE'))\nrecord('kept', os.environ.get('DLC_PROBE_KEPT'))")
+    row = run.execute(nb, tmp_path / "out", quick=True, threads=None, timeout=120,
+                      env={"DLC_PROBE": "avx2", "DLC_PROBE_KEPT": "theirs"})
+    assert row["status"] == "ok" and row["results"] == {"probe": "avx2", "kept": "theirs"}
+    import os
+    assert "DLC_PROBE" not in os.environ and os.environ["DLC_PROBE_KEPT"] == "ours"

@@ -9,6 +9,9 @@ import pytest
 
 from helpers import tabular as T
 
+# One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_tabular_cmapss")
+
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
 needs_mirror = pytest.mark.skipif(not (MIRROR / "cmapss" / "train_FD001.txt").exists(),

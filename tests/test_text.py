@@ -13,6 +13,9 @@ from helpers import datasets as hds
 from helpers import text as ht
 from helpers.data import DataError
 
+# One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_text")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
 needs_mirror = pytest.mark.skipif(not (SHARED_MIRROR / "text" / "bbc-news-fulltext.zip").exists(),

@@ -9,6 +9,9 @@ import pytest
 
 from helpers import timeseries as T
 
+# One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_timeseries")
+
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
 needs_mirror = pytest.mark.skipif(not (MIRROR / "timeseries" / T.POWER_FILE).exists(),

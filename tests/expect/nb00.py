@@ -21,3 +21,4 @@ def check(r: dict):
     assert set(r["matmul_gflops"]) >= {"cpu fp32", "cpu bf16"}
     assert all(v > 0 for v in r["matmul_gflops"].values())
     assert r["cpu_bf16_speedup"] > 0
+    assert r["cpu_kind"].split("-")[0] in ("x86", "arm64") or r["cpu_kind"].endswith("-baseline")

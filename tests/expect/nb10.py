@@ -38,3 +38,8 @@ def check(results: dict):
     assert rows["pruned int8 ONNX"]["gzip_kb"] < rows["int8 ONNX"]["gzip_kb"]
     if not quick:
         assert rows["pruned float32 PyTorch"]["accuracy"] > 0.9
+    # int8 on this CPU: 7-bit weights (right on every CPU kind), the acceptance test agrees with the float model
+    assert r["int8_reduce_range"] is True
+    assert r["int8_cpu"]["kind"] and isinstance(r["int8_cpu"]["int8_fast"], bool)
+    assert r["int8_agreement"] >= (0.85 if quick else 0.97), r["int8_agreement"]
+    assert r["int8_latency_ratio"] > 0
