@@ -18,7 +18,7 @@ help:
 	@echo "make test      unit tests + every notebook once in quick mode, its checked outputs compared (nbval),"
 	@echo "               its exercises graded, the student editions run, JupyterLab tested in Chromium;"
 	@echo "               on a CPU with AVX-512 the CPU-sensitive notebooks once more as an AVX2-only CPU"
-	@echo "make unit      the unit tests only (no notebook executed), about a minute"
+	@echo "make unit      the unit tests only (no notebook executed), about a minute and a half"
 	@echo "make lab       JupyterLab on http://127.0.0.1:8888 in notebooks/, kernel = this venv's Python"
 	@echo "make student   student editions (nbgrader stubs in place of solutions) in build/student/"
 	@echo "make bench     benchmarks in bench/ (long; numbers, not tests)"
