@@ -8,6 +8,7 @@
 Prints a table and writes build/bench/suite_time.json. Numbers, not tests.
 """
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -58,7 +59,6 @@ def main():
     if tests:
         print(f"{'pytest tests/test_notebooks.py (s)':<40}" + "".join(f"{t['wall_s']:>10.1f}" for t in tests))
     out = ROOT / "build" / "bench" / "suite_time.json"
-    import importlib
     hd = importlib.import_module("helpers.device")       # framework-free (helpers.device is also a function)
     kind = "x86-avx2 (switched)" if a.avx2 and hd.avx2_env() else hd.cpu_kind()
     print(f"CPU kind: {kind}, {os.cpu_count()} cores")

@@ -120,7 +120,7 @@ def proc_flag(name: str) -> bool:
     proc, cpuid = cpu_flags(), cpuid_flags()
     if name not in proc:
         return False
-    if cpuid is None or not cpuid:
+    if not cpuid:                        # CPUID unread: nothing to check /proc against
         return True
     known = set(_CPUID_NAMES.values())
     return (proc & known) == cpuid
@@ -258,10 +258,15 @@ def preload_triton() -> bool:
     return True
 
 
+def thread_count(n: int | None = None) -> int:
+    """The course's thread count: n, else DLC_THREADS (one per test worker), else every core."""
+    return int(n or os.environ.get("DLC_THREADS") or os.cpu_count() or 1)
+
+
 def set_threads(n: int | None = None) -> int:
     """Use n CPU threads in torch, TensorFlow and BLAS; call it before importing them to be sure."""
     preload_triton()
-    n = int(n or os.environ.get("DLC_THREADS") or os.cpu_count() or 1)
+    n = thread_count(n)
     for var in THREAD_VARS:
         os.environ[var] = str(n)
     os.environ["DLC_THREADS"] = str(n)

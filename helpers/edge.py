@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from .device import cpu_kind, cpuid_flags, proc_flag
+from .device import cpu_kind, cpuid_flags, proc_flag, thread_count
 
-MODELS = ("model_fp32.onnx", "model_int8.onnx")
+MODELS = {"fp32": "model_fp32.onnx", "int8": "model_int8.onnx"}
 REFERENCE = "reference.npz"
 
 
@@ -49,7 +48,7 @@ def session(path, threads: int | None = None):
     """An ONNX Runtime CPU session of the model file `path` with `threads` threads (default: DLC_THREADS or all cores)."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = int(threads or os.environ.get("DLC_THREADS") or os.cpu_count() or 1)
+    opts.intra_op_num_threads = thread_count(threads)
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
@@ -79,15 +78,14 @@ def check(folder, threads: int | None = None) -> dict:
     """Run the folder's fp32 and int8 models on its reference inputs here: agreement with the float logits, accuracy."""
     import numpy as np
     folder = Path(folder)
-    missing = [n for n in (*MODELS, REFERENCE) if not (folder / n).exists()]
+    missing = [n for n in (*MODELS.values(), REFERENCE) if not (folder / n).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: a model folder holds {', '.join(MODELS)} "
-                                f"and {REFERENCE} (notebook 10 writes them to MODEL_DIR)")
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: a model folder holds "
+                                f"{', '.join(MODELS.values())} and {REFERENCE} (notebook 10 writes them to MODEL_DIR)")
     ref = np.load(folder / REFERENCE)
     out = {"cpu": int8_instructions(), "n": int(len(ref["labels"]))}
-    for name in MODELS:
+    for key, name in MODELS.items():
         logits = run(session(folder / name, threads), ref["x"])
-        key = name.split("_")[1].split(".")[0]                # fp32, int8
         out[key] = {"agreement": agreement(logits, ref["logits"]),
                     "accuracy": float(np.mean(logits.argmax(1) == ref["labels"]))}
     return out

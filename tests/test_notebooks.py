@@ -83,13 +83,9 @@ def load_expectations() -> dict:
 EXPECT = load_expectations()
 
 
-def _first_error(doc) -> str | None:
-    """'ename: evalue' of the first cell of `doc` whose outputs hold an error, or None."""
-    for cell in doc.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                return f"{out.get('ename')}: {out.get('evalue')}"[:2000]
-    return None
+def _has_error(doc) -> bool:
+    """Whether a cell of `doc` holds an error output (papermill stops at the first)."""
+    return any(out.get("output_type") == "error" for cell in doc.cells for out in cell.get("outputs", []))
 
 
 def run_both_editions(nb: Path, out: Path, kind: str) -> dict:
@@ -109,12 +105,12 @@ def run_both_editions(nb: Path, out: Path, kind: str) -> dict:
     nbformat.write(teacher, row["output"])
     nbformat.write(student, row["student_output"])
     row["results"] = read_results(row["output"])
-    if row["status"] != "ok" and _first_error(teacher) is None and _first_error(student) is not None:
-        row["student_status"], row["student_error"] = "failed", row["error"]   # the instructor edition ran
-        row["status"], row["error"] = "ok", None
-    elif row["status"] == "ok":
+    if row["status"] == "ok":
         row["student_status"] = "ok"
-    if row["status"] != "ok":
+    elif _has_error(student) and not _has_error(teacher):       # the instructor edition ran to its end
+        row["student_status"], row["student_error"] = "failed", row["error"]
+        row["status"], row["error"] = "ok", None
+    else:
         row["student_error"] = "the instructor edition failed before the student edition's cells ran"
     return row
 
