@@ -38,10 +38,10 @@ $(STAMP): pyproject.toml
 	@echo "environment ready in $(VENV)"
 
 run: $(STAMP)
-	$(BIN)/python -m helpers.run -j $(RUN_JOBS)
+	$(BIN)/python -m helpers.course.run -j $(RUN_JOBS)
 
 quick: $(STAMP)
-	$(BIN)/python -m helpers.run --quick -j $(JOBS)
+	$(BIN)/python -m helpers.course.run --quick -j $(JOBS)
 
 # Each notebook executes once (papermill, QUICK=True); its recorded results and its
 # NBVAL_CHECK_OUTPUT cells are both checked on that run, on one worker (--dist loadgroup).
@@ -57,7 +57,7 @@ lab: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(LAB_ROOT) --notebook-dir=notebooks
 
 student: $(STAMP)
-	$(BIN)/python -m helpers.classroom student build/student
+	$(BIN)/python -m helpers.course.classroom student build/student
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -298,8 +298,8 @@ def main():
     p.add_argument("--subset", type=int, default=None, help="train on this many images (smoke runs)")
     a = p.parse_args()
     helpers.set_threads(a.threads)
-    from helpers import fastcifar
-    from helpers.datasets import load_cifar10
+    from helpers.models import fastcifar
+    from helpers.data.cifar import load_cifar10
     X, y, _ = load_cifar10("train")
     Xt, yt, _ = load_cifar10("test")
     if a.subset:

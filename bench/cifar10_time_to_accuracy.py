@@ -9,7 +9,7 @@ The seed CNN trains 10 epochs once; its test accuracy is logged after every epoc
 wall-clock, and a budget's number is the best accuracy logged within it. The fast recipe trains once
 per budget, with its learning-rate schedule run on the clock so that training plus the final
 test-time-augmented evaluation end within the budget. Its size is picked per budget from a short
-speed probe of the candidate widths (helpers.fastcifar.choose_widths: the widest net that still gets
+speed probe of the candidate widths (helpers.models.fastcifar.choose_widths: the widest net that still gets
 enough epochs), unless --widths fixes it. The airbench94 port runs its published schedule once per budget
 with epochs chosen from its measured speed (the widest base width, 64, 32 or 16, that gets at least
 --ref-min-epochs epochs), and the table gives the recipe's accuracy divided by the port's. Times exclude loading the decoded data set and starting the frameworks, and include
@@ -86,8 +86,8 @@ def main():
     threads = helpers.set_threads(a.threads)           # before torch / TensorFlow (it also preloads triton)
     import torch
 
-    from helpers import fastcifar, models
-    from helpers.datasets import load_cifar10
+    from helpers.models import fastcifar, seed_cnn as models
+    from helpers.data.cifar import load_cifar10
 
     X, y, _ = load_cifar10("train")
     Xt, yt, _ = load_cifar10("test")

@@ -1,9 +1,9 @@
-"""Suite-time benchmark: the quick run of every notebook (helpers.run) and the notebook tests (pytest).
+"""Suite-time benchmark: the quick run of every notebook (helpers.course.run) and the notebook tests (pytest).
 
-    python bench/suite_time.py                 # helpers.run --quick at -j 1 and -j <cores>
+    python bench/suite_time.py                 # helpers.course.run --quick at -j 1 and -j <cores>
     python bench/suite_time.py --jobs 2        # only -j 2
     python bench/suite_time.py --tests -j 2    # also pytest -n 2 --dist loadgroup tests/test_notebooks.py
-    python bench/suite_time.py -j 2 --avx2     # the notebooks as an AVX2-only CPU (helpers.run --avx2)
+    python bench/suite_time.py -j 2 --avx2     # the notebooks as an AVX2-only CPU (helpers.course.run --avx2)
 
 Prints a table and writes build/bench/suite_time.json. Numbers, not tests.
 """
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(jobs: int, avx2: bool = False) -> dict:
-    """Time `helpers.run --quick -j jobs` and return its wall clock and each notebook's duration."""
+    """Time `helpers.course.run --quick -j jobs` and return its wall clock and each notebook's duration."""
     build = ROOT / "build" / "bench" / f"suite-j{jobs}{'-avx2' if avx2 else ''}"
     t0 = time.perf_counter()
-    code = subprocess.call([sys.executable, "-m", "helpers.run", "--quick", "-j", str(jobs),
+    code = subprocess.call([sys.executable, "-m", "helpers.course.run", "--quick", "-j", str(jobs),
                             "--build", str(build)] + (["--avx2"] if avx2 else []), cwd=ROOT)
     wall = time.perf_counter() - t0
     rows = json.loads((build / "report.json").read_text())["notebooks"]

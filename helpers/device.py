@@ -17,7 +17,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 
 def _torch():
     """Import torch when a function first needs it."""
-    import torch
+    import torch  # local: `import helpers` stays framework-free, and a TF-only notebook never loads torch
     return torch
 
 
@@ -69,7 +69,7 @@ def try_all_gpus():
 
 def tf_gpus():
     """Return TensorFlow's GPUs, with memory growth switched on so TF does not grab all memory."""
-    import tensorflow as tf
+    import tensorflow as tf  # local: device serves torch-only notebooks too, which never load TensorFlow
     gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         try:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
+import torch
 
 from .device import autocast, grad_scaler
 from .device import device as pick_device
@@ -15,7 +19,6 @@ def batches(X, y, batch_size: int, shuffle: bool = True, generator=None):
 
     X may be a tuple of tensors (e.g. token ids and lengths): the batches' X are then tuples too.
     """
-    import torch
     multi = isinstance(X, (tuple, list))
     n = len(X[0]) if multi else len(X)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
@@ -31,7 +34,6 @@ def _epoch_iter(data):
 
 def _to(x, dev, channels_last=False):
     """Move a batch (a tensor or a tuple of tensors) to `dev`, channels-last for 4-d float images when asked."""
-    import torch
     if isinstance(x, (tuple, list)):
         return tuple(_to(t, dev, channels_last) for t in x)
     x = x.to(dev, non_blocking=True)
@@ -47,13 +49,11 @@ def _call(model, xb):
 
 def _is_classification(out, yb) -> bool:
     """True when `yb` holds class indices for the logits `out` (so accuracy means something)."""
-    import torch
     return yb.dtype in (torch.int64, torch.int32) and out.dim() == 2
 
 
 def evaluate(model, data, loss_fn=None, dev=None, amp=None, channels_last=False) -> dict:
     """Return {'loss', 'acc'} of a classifier (or {'loss'} when targets are not class indices)."""
-    import torch
     dev = torch.device(dev) if dev is not None else next(model.parameters()).device
     model.eval()
     total, loss_sum, correct, classif = 0, 0.0, 0, False
@@ -175,10 +175,7 @@ class EarlyStopping(Callback):
 # ------------------------------------------------------------------------------ checkpoints and RNG
 def rng_state(generator=None) -> dict:
     """Every random generator's state (torch CPU/CUDA, NumPy, Python, `generator`) as plain tensors and numbers."""
-    import random
 
-    import numpy as np
-    import torch
     name, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss_next = random.getstate()
     state = {"torch": torch.get_rng_state(),
@@ -194,10 +191,7 @@ def rng_state(generator=None) -> dict:
 
 def set_rng_state(state: dict, generator=None):
     """Restore what rng_state() returned (CUDA states only for the GPUs this machine has)."""
-    import random
 
-    import numpy as np
-    import torch
     torch.set_rng_state(state["torch"].cpu())
     n = state["numpy"]
     np.random.set_state((n["name"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"],
@@ -213,7 +207,6 @@ def set_rng_state(state: dict, generator=None):
 
 def save_checkpoint(path, state: dict) -> Path:
     """Write `state` with torch.save atomically: a unique temporary file in the same folder, then os.replace."""
-    import torch
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
@@ -231,7 +224,6 @@ def save_checkpoint(path, state: dict) -> Path:
 
 def load_checkpoint(path) -> dict:
     """Read a checkpoint onto the CPU with torch.load(weights_only=True): tensors and plain data only, no code."""
-    import torch
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
@@ -248,7 +240,6 @@ def _named(callbacks) -> dict:
 # --------------------------------------------------------------------------------------------- fit
 def _step_scheduler(scheduler, metrics):
     """Step an epoch scheduler; ReduceLROnPlateau gets val_loss (or train_loss)."""
-    import torch
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         scheduler.step(metrics.get("val_loss", metrics["train_loss"]))
     else:
@@ -269,7 +260,6 @@ def fit(model, train, loss_fn, optimizer, epochs: int, *, val=None, dev=None, sc
     callbacks, RNG states); training resumes from it when it exists (a run a callback stopped stays
     stopped). Loaded with torch.load(weights_only=True).
     """
-    import torch
     dev = torch.device(dev) if dev is not None else pick_device()
     model.to(dev)
     if channels_last:

@@ -47,7 +47,7 @@ def test_batches_alternate_flips_and_drop_the_partial_batch():
 
 
 def test_a_short_run_learns():
-    from helpers.datasets import standin_images
+    from helpers.data.cifar import standin_images
     classes = [str(i) for i in range(10)]
     X, y, _ = standin_images("train", classes, 2048)
     Xt, yt, _ = standin_images("test", classes, 500)

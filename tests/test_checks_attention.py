@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import checks_attention as C
+from helpers.checks import attention as C
 from checker_util import run, _stub  # noqa: E402
 
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import checks_backprop as C
+from helpers.checks import backprop as C
 from helpers.checks import numeric_grad
 from checker_util import run, _stub  # noqa: E402
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import checks_classification as C
+from helpers.checks import classification as C
 from checker_util import run, _stub  # noqa: E402
 
 

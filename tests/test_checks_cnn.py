@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from helpers import checks_cnn as C
-from helpers.checks_cnn import _PARAM_CASES, _count, _fold, _rf
+from helpers.checks import cnn as C
+from helpers.checks.cnn import _PARAM_CASES, _count, _fold, _rf
 from checker_util import run, _stub  # noqa: E402
 
 

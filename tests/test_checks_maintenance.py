@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import checks_maintenance as C
+from helpers.checks import maintenance as C
 from checker_util import run, _stub  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import checks_rul as C
+from helpers.checks import rul as C
 from checker_util import run, _stub  # noqa: E402
 
 
@@ -14,7 +14,7 @@ def score_ok(y_true, y_pred, a_early, a_late):
 
 
 def test_score_accepts_right_answer_and_the_helper(capsys):
-    from helpers.tabular import nasa_score
+    from helpers.data.tabular import nasa_score
     ok, out = run(C.check_asymmetric_score, score_ok, capsys)
     assert ok and out.startswith("PASS")
     # the helper is the (13, 10) case of the same formula

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import checks_scaling as C
+from helpers.checks import scaling as C
 from checker_util import run, _stub  # noqa: E402
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import checks_sequence as C
+from helpers.checks import sequence as C
 from checker_util import run, _stub  # noqa: E402
 
 

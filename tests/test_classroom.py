@@ -1,4 +1,4 @@
-"""helpers.classroom on small synthetic notebooks (exercise listing, the format lint, student editions),
+"""helpers.course.classroom on small synthetic notebooks (exercise listing, the format lint, student editions),
 both editions executed, and nbgrader's own generate_assignment + autograde on notebook 01."""
 import os
 import subprocess
@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import classroom
-from helpers.run import execute, list_notebooks
+from helpers.course import classroom
+from helpers.course.run import execute, list_notebooks
 
 SOLUTION = '''def double(x):
     """Twice x."""

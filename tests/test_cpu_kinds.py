@@ -1,5 +1,5 @@
 """CPU kinds: what CPUID says, the switches that make each library take its AVX2 kernels (seen to take
-effect in a fresh process), and helpers.edge's int8 checks on a tiny ONNX model."""
+effect in a fresh process), and helpers.models.edge's int8 checks on a tiny ONNX model."""
 import importlib
 import json
 import os
@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import edge
+from helpers.models import edge
 
 hd = importlib.import_module("helpers.device")   # (helpers.device is also a function's name)
 X86 = platform.machine() in ("x86_64", "AMD64")
@@ -97,7 +97,7 @@ def test_avx2_switches_take_effect_in_every_library():
     assert "isa:Intel AVX2" in avx2 and "AVX-512" not in avx2
 
 
-# ------------------------------------------------------------------------------------- helpers.edge
+# ------------------------------------------------------------------------------------- helpers.models.edge
 def _tiny_model(folder, seed=0):
     """A 2-layer MLP (16 -> 32 -> 4) as model_fp32.onnx, its int8 twin (static QDQ) and reference.npz."""
     import onnx
@@ -148,7 +148,7 @@ def test_edge_check_names_what_a_model_folder_lacks(tmp_path):
 
 def test_edge_command_line_prints_one_json_line(tmp_path):
     _tiny_model(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "helpers.edge", "check", str(tmp_path)], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "helpers.models.edge", "check", str(tmp_path)], capture_output=True,
                          text=True, check=True).stdout.strip().splitlines()
     res = json.loads(out[-1])
     assert set(res) == {"cpu", "n", "fp32", "int8"} and res["fp32"]["agreement"] == 1.0

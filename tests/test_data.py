@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import data as hdata
+from helpers.data import files as hdata
 from helpers.data import DataError, FileSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,7 +191,7 @@ def test_atomic_gives_each_writer_its_own_file(tmp_path):
 
 def test_lock_makes_another_process_wait(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from helpers.data import lock\n"
+        [sys.executable, "-c", "import sys, time; from helpers.data.files import lock\n"
          "with lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(1.5)", str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

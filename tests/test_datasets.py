@@ -1,4 +1,4 @@
-"""helpers.datasets (the catalogue and loaders): fetch, CIFAR-10 parsers and cache, two processes
+"""helpers.data (the catalogue and loaders): fetch, CIFAR-10 parsers and cache, two processes
 sharing one cache, the offline stand-in, the real registry and mirror."""
 import hashlib
 import io
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from test_data import PAYLOAD, SHA, Handler, closed_port_url, server  # noqa: F401  (server: a fixture)
 
-from helpers import datasets as hds
+from helpers.data import catalogue as hds
+from helpers.data import cifar
 from helpers.data import DataError, FileSpec
-from helpers.datasets import Dataset
+from helpers.data.catalogue import Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
@@ -95,13 +96,13 @@ def _cifar_binary_archive(path, n_train=10, n_test=4):
 def test_parse_cifar10_binary_layout(tmp_path):
     arc = tmp_path / "cifar-10-binary.tar.gz"
     batches = _cifar_binary_archive(arc)
-    X, y = hds.parse_cifar10_binary(arc, "train")
+    X, y = cifar.parse_cifar10_binary(arc, "train")
     assert X.shape == (50, 32, 32, 3) and X.dtype == np.uint8 and y.dtype == np.int64
     labels, pix = batches["data_batch_1.bin"]
     assert (y[:10] == labels).all()
     assert (X[0, :, :, 0] == pix[0, 0]).all() and (X[0, :, :, 2] == pix[0, 2]).all(), "R, G, B planes -> HWC"
     assert (X[10] == batches["data_batch_2.bin"][1][0].transpose(1, 2, 0)).all(), "batches in order 1..5"
-    Xt, yt = hds.parse_cifar10_binary(arc, "test")
+    Xt, yt = cifar.parse_cifar10_binary(arc, "test")
     assert Xt.shape == (4, 32, 32, 3) and (yt == batches["test_batch.bin"][0]).all()
 
 
@@ -112,11 +113,11 @@ def test_load_cifar10_from_binary_and_cache(env):
     _cifar_binary_archive(arc)
     env(variants={"binary": (FileSpec(arc.name, sha256=hashlib.sha256(arc.read_bytes()).hexdigest()),)},
         name="cifar10")
-    X, y, classes = hds.load_cifar10("test")
+    X, y, classes = cifar.load_cifar10("test")
     assert X.shape == (4, 32, 32, 3) and classes[0] == "airplane"
     assert files(folder) == [arc.name, "cifar10-binary-test.npz"]
     arc.unlink()  # the decoded arrays are cached: no archive needed the second time
-    X2, y2, _ = hds.load_cifar10("test")
+    X2, y2, _ = cifar.load_cifar10("test")
     assert (X2 == X).all() and (y2 == y).all() and hds.standin_used() == set()
 
 
@@ -130,7 +131,7 @@ def test_parse_imagefolder_zip_exact_pixels(tmp_path):
             buf = io.BytesIO()
             Image.fromarray(arr).save(buf, format="PNG")
             z.writestr(name, buf.getvalue())
-    X, y, classes = hds.parse_imagefolder_zip(tmp_path / "imgs.zip", "train", ["dog", "cat"])
+    X, y, classes = cifar.parse_imagefolder_zip(tmp_path / "imgs.zip", "train", ["dog", "cat"])
     assert X.shape == (6, 32, 32, 3) and classes == ["dog", "cat"]
     assert (X[0] == imgs["train/cat/0.png"]).all() and y[0] == 1 and y[-1] == 0
 
@@ -148,7 +149,7 @@ def test_full_mode_offline_raises_naming_file_urls_and_mirror(real_cifar10_entry
     env(variants={v: tuple(FileSpec(s.name, urls=(url,), sha256=s.sha256, md5=s.md5, mirror=s.mirror)
                            for s in specs) for v, specs in real_cifar10_entry.variants.items()}, name="cifar10")
     with pytest.raises(DataError) as e:
-        hds.load_cifar10("test")
+        cifar.load_cifar10("test")
     msg = str(e.value)
     assert "cifar-10-binary.tar.gz" in msg and "cifar10-jpeg.zip" in msg and url in msg
     assert "DLC_DATA_MIRROR is not set" in msg and "no network" in msg
@@ -159,25 +160,25 @@ def test_quick_mode_offline_gives_a_loud_standin(real_cifar10_entry, env, capsys
     url = closed_port_url()
     env(variants={v: tuple(FileSpec(s.name, urls=(url,), sha256=s.sha256, md5=s.md5, mirror=s.mirror)
                            for s in specs) for v, specs in real_cifar10_entry.variants.items()}, name="cifar10")
-    X, y, classes = hds.load_cifar10("test", standin_ok=True)
+    X, y, classes = cifar.load_cifar10("test", standin_ok=True)
     assert X.shape == (10_000, 32, 32, 3) and X.dtype == np.uint8 and y.dtype == np.int64
-    assert classes == hds.CIFAR10_CLASSES and set(np.unique(y)) == set(range(10))
+    assert classes == cifar.CIFAR10_CLASSES and set(np.unique(y)) == set(range(10))
     out = capsys.readouterr().out
     assert "STAND-IN DATA:  CIFAR10  IS  NOT  THE  REAL  DATASET" in out and out.count("#" * 88) == 4
     assert hds.standin_used() == {"cifar10"}
     assert not list((hds.cache_dir() / "cifar10").glob("*.npz")), "a stand-in is never cached as the real data"
-    X2, y2, _ = hds.load_cifar10("test", standin_ok=True)
+    X2, y2, _ = cifar.load_cifar10("test", standin_ok=True)
     assert (X2 == X).all() and (y2 == y).all(), "the stand-in is the same every time"
 
 
 def test_standin_images_are_learnable():
-    X, y, _ = hds.standin_images("train", list("abc"), n=300)
+    X, y, _ = cifar.standin_images("train", list("abc"), n=300)
     # each class has its own disc colour, so the mean colour of a class differs from the others
     means = np.array([X[y == c].reshape(-1, 3).mean(0) for c in range(3)])
     assert X.shape == (300, 32, 32, 3) and np.ptp(means, axis=0).max() > 5
     # and a class keeps its colour from the training to the test split, so what is learnt transfers:
     # nearest class-mean colour, fitted on train, classifies the test split far above chance (1/3)
-    Xt, yt, _ = hds.standin_images("test", list("abc"), n=300)
+    Xt, yt, _ = cifar.standin_images("test", list("abc"), n=300)
     assert not np.array_equal(Xt, X)
     dist = ((Xt.reshape(300, -1, 3).mean(1)[:, None, :] - means[None]) ** 2).sum(-1)
     assert (dist.argmin(1) == yt).mean() > 0.6
@@ -214,7 +215,7 @@ def test_real_mirror_verifies(tmp_path, monkeypatch):
 
 CHILD = """
 import hashlib, json, os, sys, time
-from helpers.datasets import load_cifar10
+from helpers.data.cifar import load_cifar10
 while not os.path.exists(sys.argv[1]):   # start together
     time.sleep(0.005)
 X, y, classes = load_cifar10("test")

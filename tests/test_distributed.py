@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from helpers import distributed as D
+from helpers.models import distributed as D
 
 # One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_distributed")
@@ -125,7 +125,7 @@ def test_torchrun_commands():
 def test_mirrored_strategy_matches_one_device():
     # a fresh process: TensorFlow's logical devices must be set before its runtime starts
     code = ("import helpers, json; helpers.set_threads(1)\n"
-            "from helpers.tfdistribute import mirrored_vs_single\n"
+            "from helpers.models.tfdistribute import mirrored_vs_single\n"
             "print('RESULT', json.dumps(mirrored_vs_single(2, global_batch=64, epochs=2, n=512)))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""helpers.images: the NEU surface-defect loader (grey from 3-channel JPEGs, numeric order, resizing,
+"""helpers.data.images: the NEU surface-defect loader (grey from 3-channel JPEGs, numeric order, resizing,
 the documented counts), its offline stand-in, and the seeded stratified split."""
 import os
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import datasets as hds
-from helpers import images as him
+from helpers.data import catalogue as hds
+from helpers.data import images as him
 from helpers.data import DataError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from helpers.device import preload_triton
 preload_triton()                  # before TensorFlow starts (the TF/triton import-order workaround)
 torch = pytest.importorskip("torch")
 
-from helpers import models  # noqa: E402
+from helpers.models import seed_cnn as models  # noqa: E402
 
 # One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_models")

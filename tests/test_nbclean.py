@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from helpers import nbclean
+from helpers.course import nbclean
 from helpers.record import MIME
 
 TABLE = "quantity   value\nloss       0.6931\n"

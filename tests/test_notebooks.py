@@ -3,7 +3,7 @@ compare its `# NBVAL_CHECK_OUTPUT` cells with the committed outputs (nbval's com
 exercises' grade cells as nbgrader's autograder does (every one PASS, grade 1.0); its student edition
 must run on to the end with every grade cell saying "not implemented yet" (grade 0.0).
 
-One kernel runs both editions (helpers.classroom.both_editions): the instructor edition, then the
+One kernel runs both editions (helpers.course.classroom.both_editions): the instructor edition, then the
 student edition's cells from its first changed one, so the teaching cells the two share run once.
 
 CPU kinds. Every notebook runs on this CPU's own kernels. On a CPU with more than AVX2 (AVX-512,
@@ -28,11 +28,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import classroom, edge
+from helpers.course import classroom
+from helpers.models import edge
 from helpers.device import avx2_env
-from helpers.nbclean import compare_checked
+from helpers.course.nbclean import compare_checked
 from helpers.record import read_results
-from helpers.run import execute, list_notebooks
+from helpers.course.run import execute, list_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECT_DIR = Path(__file__).parent / "expect"
@@ -181,7 +182,7 @@ def test_checked_outputs_match_committed(nb, kind, executed):
     if problems:
         pytest.fail(f"{nb.name} ({kind} CPU): # NBVAL_CHECK_OUTPUT cell(s) differ from the committed output\n\n"
                     + "\n\n".join(problems)
-                    + f"\n\nIf the new output is right: python -m helpers.nbclean --from-executed "
+                    + f"\n\nIf the new output is right: python -m helpers.course.nbclean --from-executed "
                       f"{row['output']} {nb}", pytrace=False)
 
 
@@ -238,7 +239,7 @@ def test_committed_notebook_is_clean(nb):
         checked = "NBVAL_CHECK_OUTPUT" in "".join(c["source"])
         assert c.get("execution_count") is None, f"code cell {i} has an execution count committed"
         assert checked or not c.get("outputs"), \
-            f"code cell {i} has outputs committed; run python -m helpers.nbclean {nb}"
+            f"code cell {i} has outputs committed; run python -m helpers.course.nbclean {nb}"
     assert doc["metadata"].get("kernelspec", {}).get("name") == "python3"
     text = "".join("".join(c["source"]) for c in doc["cells"] if c["cell_type"] == "markdown")
     assert "Glossary" in text and "Exercise" in text, "every notebook ends with exercises and a glossary"
@@ -248,7 +249,7 @@ def test_committed_notebook_is_clean(nb):
 @pytest.mark.xdist_group(f"{NB10}-{RUNS[0][1]}")
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="emulates an x86 CPU")
 def test_int8_models_agree_on_an_emulated_avx2_cpu(executed):
-    """Notebook 10's fp32 and int8 ONNX files, run through helpers.edge under qemu's Haswell (AVX2, no VNNI)."""
+    """Notebook 10's fp32 and int8 ONNX files, run through helpers.models.edge under qemu's Haswell (AVX2, no VNNI)."""
     if not AVX2_ENV and not edge.int8_instructions()["vnni"]:
         pytest.skip("this CPU is itself AVX2 without VNNI: notebook 10's own acceptance test ran its int8 model "
                     "on this kind")
@@ -260,7 +261,7 @@ def test_int8_models_agree_on_an_emulated_avx2_cpu(executed):
     row = executed(nb, kind)
     assert row["status"] == "ok", f"{nb.name} failed in quick mode: {row['error']}"
     folder = Path(row["output"]).parent / "models"
-    cmd = [QEMU, "-cpu", "Haswell", sys.executable, "-m", "helpers.edge", "check", str(folder)]
+    cmd = [QEMU, "-cpu", "Haswell", sys.executable, "-m", "helpers.models.edge", "check", str(folder)]
     env = {k: v for k, v in os.environ.items() if k not in AVX2_ENV}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}"

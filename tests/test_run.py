@@ -4,7 +4,7 @@ import re
 
 import nbformat
 
-from helpers import run
+from helpers.course import run
 
 # Written by the kernel straight to its file descriptor 2, as TensorFlow's C++ logging is.
 NOISE = "import os\nos.write(2, b'FD2-NOISE from the kernel\\n')"

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import helpers.datasets
+import helpers.data.catalogue
 from helpers.data import DataError
-from helpers.tabular import AI4I_COLUMNS, AI4I_MODES, load_ai4i2020, read_ai4i_csv, standin_ai4i2020
+from helpers.data.tabular import AI4I_COLUMNS, AI4I_MODES, load_ai4i2020, read_ai4i_csv, standin_ai4i2020
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("DLC_DATA_MIRROR") or ROOT.parent / "shared" / "data")
@@ -83,23 +83,23 @@ def _no_data(*args, **kwargs):
 
 
 def test_loader_raises_without_data_unless_a_standin_is_allowed(monkeypatch, capsys):
-    monkeypatch.setattr(helpers.datasets, "fetch", _no_data)
-    monkeypatch.setattr(helpers.datasets, "_STANDINS", set())
+    monkeypatch.setattr(helpers.data.catalogue, "fetch", _no_data)
+    monkeypatch.setattr(helpers.data.catalogue, "_STANDINS", set())
     with pytest.raises(DataError, match="not available"):
         load_ai4i2020()
-    assert helpers.datasets.standin_used() == set()
+    assert helpers.data.standin_used() == set()
     df = load_ai4i2020(standin_ok=True)
     assert "STAND-IN DATA" in capsys.readouterr().out
-    assert helpers.datasets.standin_used() == {"ai4i2020"}
+    assert helpers.data.standin_used() == {"ai4i2020"}
     assert df.shape == (10_000, 14)
 
 
 def test_loader_reads_the_file_when_fetch_finds_it(tmp_path, monkeypatch):
     _write(tmp_path / "ai4i2020.csv")
-    monkeypatch.setattr(helpers.datasets, "fetch", lambda name, **kw: tmp_path)
-    monkeypatch.setattr(helpers.datasets, "_STANDINS", set())
+    monkeypatch.setattr(helpers.data.catalogue, "fetch", lambda name, **kw: tmp_path)
+    monkeypatch.setattr(helpers.data.catalogue, "_STANDINS", set())
     df = load_ai4i2020(standin_ok=True)
-    assert len(df) == 2 and helpers.datasets.standin_used() == set()
+    assert len(df) == 2 and helpers.data.standin_used() == set()
 
 
 def test_standin_has_the_real_columns_and_dtypes(tmp_path):

@@ -1,4 +1,4 @@
-"""helpers.tabular's C-MAPSS loader and preparation: the files' quirks, names, counts, windows, the NASA score."""
+"""helpers.data.tabular's C-MAPSS loader and preparation: the files' quirks, names, counts, windows, the NASA score."""
 import math
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import tabular as T
+from helpers.data import tabular as T
 
 # One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_tabular_cmapss")
@@ -156,7 +156,7 @@ def test_standin_engines_degrade_towards_failure_and_are_reproducible():
 
 
 def test_loader_falls_back_to_the_standin_only_when_allowed(tmp_path, monkeypatch, capsys):
-    from helpers import datasets
+    from helpers.data import catalogue as datasets
     from helpers.data import DataError
     monkeypatch.delenv("DLC_DATA_MIRROR", raising=False)
     monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))

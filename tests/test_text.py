@@ -1,4 +1,4 @@
-"""helpers.text: news loaders on the mirror, the bad byte, the seeded split, tokenizer/vocabulary, Keras parity."""
+"""helpers.data.text: news loaders on the mirror, the bad byte, the seeded split, tokenizer/vocabulary, Keras parity."""
 import importlib.util
 import os
 import zipfile
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_data import closed_port_url
 
-from helpers import datasets as hds
-from helpers import text as ht
+from helpers.data import catalogue as hds
+from helpers.data import text as ht
 from helpers.data import DataError
 
 # One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).

@@ -1,4 +1,4 @@
-"""helpers.timeseries: the power-load file's quirks (unsorted, repeated and missing hours), the fix, windows."""
+"""helpers.data.timeseries: the power-load file's quirks (unsorted, repeated and missing hours), the fix, windows."""
 import math
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import timeseries as T
+from helpers.data import timeseries as T
 
 # One worker runs this module: its module-scoped fixture then runs once (pytest -n N --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_timeseries")
@@ -132,7 +132,7 @@ def test_standin_has_the_shape_and_the_quirks():
 
 
 def test_loader_falls_back_to_the_standin_only_when_allowed(tmp_path, monkeypatch, capsys):
-    import helpers.datasets as D
+    import helpers.data.catalogue as D
     from helpers.data import DataError
     monkeypatch.setenv("DLC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DLC_DATA_MIRROR", str(tmp_path / "no-mirror"))

@@ -1,0 +1,212 @@
+"""Execute the curriculum headless with papermill and write build/report.json and build/report.html.
+
+    python -m helpers.course.run                 # every notebook, full mode, one at a time
+    python -m helpers.course.run --quick -j 2    # quick mode, two notebooks at once (one thread each)
+    python -m helpers.course.run --quick notebooks/01_backpropagation_by_hand.ipynb
+    python -m helpers.course.run --quick --avx2  # as an AVX2-only CPU: NumPy, PyTorch, oneDNN take their AVX2 kernels
+
+The terminal gets one line per notebook; what the kernel and papermill print (TensorFlow's C++ log,
+ipykernel's warnings, tracebacks) goes to build/logs[-quick]/NN_name.log, linked from the report.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import logging
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..device import avx2_env, set_threads
+from ..record import read_results
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@contextmanager
+def output_to(log: Path):
+    """Within the block, send fds 1 and 2 (which the kernel inherits) and papermill's log to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pm_logger = logging.getLogger("papermill")
+    level = pm_logger.level
+    with open(log, "w", buffering=1, encoding="utf-8") as f:
+        saved = os.dup(1), os.dup(2)
+        handler = logging.StreamHandler(f)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        pm_logger.addHandler(handler)
+        pm_logger.setLevel(logging.INFO)
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield f
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
+            pm_logger.removeHandler(handler)
+            pm_logger.setLevel(level)
+
+
+def list_notebooks(patterns=None) -> list[Path]:
+    """The curriculum's notebooks (notebooks/NN_*.ipynb) in order, or those given."""
+    if patterns:
+        return [Path(p).resolve() for p in patterns]
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+@contextmanager
+def environment(env: dict | None):
+    """Within the block, os.environ has `env` added (the kernel inherits it); restored afterwards."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: int | None,
+            extra_params: dict | None = None, log_dir: Path | None = None, env: dict | None = None,
+            cwd: Path | None = None) -> dict:
+    """Run one notebook with papermill (in `cwd`, default its folder; its kernel with `env` added) and return its
+    report row (never raises on notebook errors)."""
+    if threads:
+        set_threads(threads)  # env vars, inherited by the kernel before it imports any framework
+    out = out_dir / nb.name
+    params = dict(extra_params or {})
+    if quick:
+        params["QUICK"] = True  # the one way QUICK enters a notebook: its papermill parameter
+    log = (log_dir or out_dir) / f"{nb.stem}.log"
+    row = {"notebook": nb.stem, "output": str(out), "log": str(log), "status": "ok", "error": None}
+    t0 = time.perf_counter()
+    with output_to(log) as log_file, environment(env):
+        try:
+            import papermill as pm
+            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
+                                progress_bar=False, cwd=str(cwd or nb.parent), execution_timeout=timeout,
+                                log_output=False)
+        except Exception as e:  # PapermillExecutionError and kernel deaths alike
+            row["status"] = "failed"
+            ename = getattr(e, "ename", type(e).__name__)
+            evalue = getattr(e, "evalue", str(e))
+            row["error"] = f"{ename}: {evalue}"[:2000]
+            log_file.write(f"\n{type(e).__name__}: {e}\n")  # the whole traceback, for the report's link
+    row["duration_s"] = round(time.perf_counter() - t0, 1)
+    try:
+        row["results"] = read_results(out)
+    except (OSError, ValueError):
+        row["results"] = {}
+    row["device"] = row["results"].get("device", "unknown")
+    return row
+
+
+def _worker(args):
+    return execute(*args)
+
+
+def write_report(rows: list[dict], meta: dict, build: Path) -> tuple[Path, Path]:
+    """Write report.json and a small self-contained report.html into build/."""
+    build.mkdir(parents=True, exist_ok=True)
+    js = build / "report.json"
+    js.write_text(json.dumps({"meta": meta, "notebooks": rows}, indent=2, ensure_ascii=False) + "\n")
+    esc = html.escape
+    body = []
+    for r in rows:
+        res = "".join(f"<li><code>{esc(k)}</code> = {esc(json.dumps(v, ensure_ascii=False)[:200])}</li>"
+                      for k, v in r.get("results", {}).items())
+        err = f"<pre>{esc(r['error'])}</pre>" if r.get("error") else ""
+        link = ""
+        if r.get("log"):  # relative, so the report still links its logs when build/ is moved
+            href = Path(os.path.relpath(r["log"], build)).as_posix()
+            link = f"<a href='{esc(href, quote=True)}'>log</a>"
+        body.append(f"<tr class='{r['status']}'><td>{esc(r['notebook'])}</td><td>{r['status']}</td>"
+                    f"<td>{r.get('duration_s', '')}</td><td>{esc(str(r.get('device', '')))}</td>"
+                    f"<td>{link}</td>"
+                    f"<td><ul>{res}</ul>{err}</td></tr>")
+    page = f"""<!doctype html><meta charset="utf-8"><title>Curriculum run report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}tr.failed{{background:#fdd}}
+tr.ok td:nth-child(2){{color:green}}ul{{margin:0;padding-left:1.2em;font-size:90%}}</style>
+<h1>Curriculum run report</h1>
+<p>{esc(meta['finished'])} &middot; mode {esc(meta['mode'])} &middot; {meta['jobs']} job(s) &middot;
+{meta['passed']}/{meta['total']} passed in {meta['wall_s']} s &middot; {esc(meta['machine'])}</p>
+<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>device</th><th>kernel output</th>
+<th>recorded results</th></tr>
+{''.join(body)}</table>
+"""
+    ht = build / "report.html"
+    ht.write_text(page, encoding="utf-8")
+    return js, ht
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m helpers.course.run", description=__doc__.splitlines()[0])
+    p.add_argument("notebooks", nargs="*", help="notebooks to run (default: all, in order)")
+    p.add_argument("--quick", action="store_true", help="QUICK=True: small sizes, as the tests run them")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="notebooks at once; each worker gets 1 thread")
+    p.add_argument("--build", type=Path, default=ROOT / "build", help="output folder (default build/)")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.add_argument("--avx2", action="store_true",
+                   help="run the kernels as an AVX2-only CPU would (NumPy, PyTorch and oneDNN switches)")
+    a = p.parse_args(argv)
+    nbs = list_notebooks(a.notebooks)
+    if not nbs:
+        print("no notebooks found", file=sys.stderr)
+        return 2
+    out_dir = a.build / ("executed-quick" if a.quick else "executed")
+    log_dir = a.build / ("logs-quick" if a.quick else "logs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, min(a.jobs, len(nbs)))
+    threads = 1 if jobs > 1 else None
+    mode = "quick" if a.quick else "full"
+    print(f"running {len(nbs)} notebook(s), {mode} mode, {jobs} at a time -> {out_dir}"
+          f" (kernel output in {log_dir})", flush=True)
+    t0 = time.perf_counter()
+    env = avx2_env() if a.avx2 else None
+    if a.avx2:
+        print(f"as an AVX2-only CPU: {env or 'this CPU is one already'}", flush=True)
+    tasks = [(nb, out_dir, a.quick, threads, a.timeout, None, log_dir, env) for nb in nbs]
+    rows = []
+
+    def show(row):
+        rows.append(row)
+        mark = "ok  " if row["status"] == "ok" else "FAIL"
+        failure = f"  {row['error'][:300]}  (log: {row['log']})" if row["error"] else ""
+        print(f"[{len(rows)}/{len(nbs)}] {mark} {row['notebook']:<40} {row['duration_s']:>7.1f} s{failure}",
+              flush=True)
+
+    if jobs == 1:
+        for t in tasks:
+            show(execute(*t))
+    else:
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            for row in pool.imap_unordered(_worker, tasks):
+                show(row)
+    order = {nb.stem: i for i, nb in enumerate(nbs)}
+    rows.sort(key=lambda r: order[r["notebook"]])
+    passed = sum(r["status"] == "ok" for r in rows)
+    meta = {"finished": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, "jobs": jobs,
+            "total": len(rows), "passed": passed, "wall_s": round(time.perf_counter() - t0, 1),
+            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    js, ht = write_report(rows, meta, a.build)
+    print(f"{passed}/{len(rows)} notebooks passed in {meta['wall_s']} s; report: {ht} and {js}")
+    return 0 if passed == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

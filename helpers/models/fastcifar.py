@@ -1,0 +1,386 @@
+"""The fast CIFAR-10 recipe: a batch loader, a time budget, a VGG-like net and one training loop.
+
+Used by notebook 05 and bench/cifar10_time_to_accuracy.py; imports no framework at module import.
+It follows the published ideas of airbench (Keller Jordan, 2024) and its ancestors (Page's "How to
+train your ResNet", tysam-code's hlb-CIFAR10), rewritten for this curriculum: data on the device as
+uint8 tensors, batched flip/translate, BatchNorm and a frozen patch-whitening first layer, Nesterov
+SGD with warmup/decay, label smoothing, weight averaging, channels_last, mixed precision
+(helpers.device's policy), progressive resizing, test-time augmentation, width sized to a budget.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import numpy as np
+import torch
+
+from ..device import autocast, grad_scaler, precision_name
+from ..device import device as pick_device
+from . import fastnet
+from .augment import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    normalize,
+    pad_reflect,
+    random_crop,
+    random_flip,
+    resize,
+    to_tensors,
+)
+
+EVAL_BATCH = 500
+
+
+# ---------------------------------------------------------------- data: a loader that owns the augmentation
+
+def subset(X, y, n: int, seed: int = 0):
+    """A class-balanced random subset of n examples (the cached arrays are sorted by class)."""
+    if n is None or n >= len(y):
+        return X, y
+    rng = np.random.default_rng(seed)
+    k = int(y.max()) + 1
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: n // k + (c < n % k)] for c in range(k)])
+    idx = rng.permutation(idx)
+    return X[idx], y[idx]
+
+
+class Loader:
+    """Batches of images held on the device, airbench-style: it owns shuffling, translation, flips,
+    normalisation and resizing, and yields (float images, int64 labels) batch by batch.
+
+    flip: "alternate" (each image mirrored in every other epoch, from a random start), True (at random)
+    or False; translate: the largest shift in pixels; size: resize batches to size×size (None: as
+    stored), which the training loop changes as it goes (progressive resizing). train=False: in
+    order, no augmentation, the last partial batch kept. mean=(0,0,0), std=(1,1,1) only divide by 255.
+    """
+
+    def __init__(self, X, y, batch_size: int, dev=None, *, train: bool = True, flip="alternate",
+                 translate: int = 2, mean=CIFAR_MEAN, std=CIFAR_STD, channels_last: bool = False, seed: int = 0):
+        """Put the images on `dev` (and pad them once: a shifted batch is then a random crop)."""
+        self.images, self.labels = to_tensors(X, y, dev)
+        self.batch_size, self.train = batch_size, train
+        self.flip, self.translate = (flip, translate) if train else (False, 0)
+        self.mean, self.std, self.channels_last = mean, std, channels_last
+        self.size, self.epoch = None, 0
+        self.padded = pad_reflect(self.images, self.translate)
+        gen = torch.Generator().manual_seed(seed)
+        self.flip_first = (torch.rand(len(self.images), generator=gen) < 0.5).to(self.images.device)
+
+    def __len__(self):
+        """Batches per epoch (training drops the last partial batch)."""
+        n, bs = len(self.images), self.batch_size
+        return max(n // bs, 1) if self.train else math.ceil(n / bs)
+
+    def __iter__(self):
+        """One epoch of (float images, int64 labels) batches."""
+        n, bs, dev = len(self.images), self.batch_size, self.images.device
+        order = torch.randperm(n, device=dev) if self.train else torch.arange(n, device=dev)
+        for i in range(len(self)):
+            idx = order[i * bs:(i + 1) * bs]
+            x = random_crop(self.padded[idx], self.images.shape[-1]) if self.translate else self.images[idx]
+            if self.flip == "alternate":
+                mirror = self.flip_first[idx] ^ bool(self.epoch % 2)
+                x = torch.where(mirror.view(-1, 1, 1, 1), x.flip(-1), x)
+            elif self.flip:
+                x = random_flip(x)
+            x = normalize(x, self.mean, self.std, self.channels_last)
+            yield resize(x, self.size, self.channels_last), self.labels[idx]
+        self.epoch += 1
+
+
+# ---------------------------------------------------------------- loss, optimiser, schedule, averaging
+
+def smooth_cross_entropy(logits, y, smoothing: float = 0.0, reduction: str = "mean"):
+    """Cross-entropy against (1-s)·one_hot + s/K: label smoothing written out."""
+    logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    logp = logits.log_softmax(dim=-1)
+    nll = -logp.gather(1, y[:, None]).squeeze(1)
+    loss = (1 - smoothing) * nll - smoothing * logp.mean(-1)
+    return loss.sum() if reduction == "sum" else loss.mean() if reduction == "mean" else loss
+
+
+def triangle(progress: float, start: float = 0.2, peak_at: float = 0.23, end: float = 0.07) -> float:
+    """LR multiplier: linear warmup from `start` to 1 at `peak_at`, then linear decay to `end` at 1."""
+    p = min(max(progress, 0.0), 1.0)
+    if p < peak_at:
+        return start + (1 - start) * p / peak_at
+    return 1 + (end - 1) * (p - peak_at) / (1 - peak_at)
+
+
+def nesterov_sgd(model, lr: float = 11.5, momentum: float = 0.85, weight_decay: float = 0.0153,
+                 batch_size: int = 1024, bias_scaler: float = 64.0):
+    """SGD with Nesterov momentum in airbench's units (lr, wd per 1024 examples, summed loss); BN biases get bias_scaler×lr."""
+    kilostep = 1024 * (1 + 1 / (1 - momentum))   # airbench's unit; the measured gain of Nesterov SGD on a constant gradient is 1/(1-momentum)
+    lr_, wd_ = lr / kilostep, weight_decay * batch_size / kilostep
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    norm = [p for n, p in params if p.ndim < 2 and "norm" in n]
+    other = [p for n, p in params if not (p.ndim < 2 and "norm" in n)]
+    groups = [dict(params=norm, lr=lr_ * bias_scaler, weight_decay=wd_ / (lr_ * bias_scaler)),
+              dict(params=other, lr=lr_, weight_decay=wd_ / lr_)]
+    opt = torch.optim.SGD([g for g in groups if g["params"]], momentum=momentum, nesterov=True)
+    for g in opt.param_groups:
+        g["initial_lr"] = g["lr"]
+    return opt
+
+
+def set_lr(optimizer, factor: float):
+    """Scale every param group's learning rate to factor × its initial value."""
+    for g in optimizer.param_groups:
+        g["lr"] = g["initial_lr"] * factor
+
+
+def ema_update(ema_state: dict, model, decay: float):
+    """Lookahead-style averaging: ema <- decay·ema + (1-decay)·weights, then copy ema back to the model."""
+    with torch.no_grad():
+        for (_, v), e in zip(model.state_dict().items(), ema_state.values()):
+            if v.dtype.is_floating_point:
+                e.lerp_(v, 1 - decay)
+                v.copy_(e)
+
+
+def train_step(net, opt, scaler, xb, yb, dev, amp=None, smoothing: float = 0.2) -> float:
+    """One optimiser step on the summed label-smoothed loss, under helpers.device's precision policy; returns the loss."""
+    with autocast(dev, amp):
+        out = net(xb)
+    loss = smooth_cross_entropy(out, yb, smoothing, reduction="sum")
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return float(loss.detach())                          # (waits for an asynchronous device)
+
+
+# ---------------------------------------------------------------- prediction, TTA, the time budget
+
+def tta_logits(model, xb, level: int = 2):
+    """Test-time augmentation: average logits over the image and its mirror (level 1), and ±1-pixel shifts (level 2)."""
+    out = model(xb)
+    if level >= 1:
+        out = 0.5 * out + 0.5 * model(xb.flip(-1))
+    if level >= 2:
+        p, h = torch.nn.functional.pad(xb, (1, 1, 1, 1), mode="reflect"), xb.shape[-1]
+        fmt = torch.channels_last if xb.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        shifted = [s.contiguous(memory_format=fmt) for s in (p[..., :h, :h], p[..., 2:, 2:])]
+        out = 0.5 * out + 0.5 * sum(0.5 * model(s) + 0.5 * model(s.flip(-1)) for s in shifted) / 2
+    return out
+
+
+def predict(model, batches, amp=None, tta: int = 0):
+    """float32 logits of every batch of a Loader (train=False); tta 0 plain, 1 + mirror, 2 + ±1-pixel shifts."""
+
+    model.eval()
+    with torch.no_grad(), autocast(batches.images.device, amp):
+        return torch.cat([tta_logits(model, xb, tta).float() for xb, _ in batches])
+
+
+def accuracy(logits, y) -> float:
+    """Fraction of rows whose arg-max equals the label."""
+    return float((logits.argmax(1).cpu() == y.cpu()).float().mean())
+
+
+class TimeBudget:
+    """A wall-clock budget for setup, training and the final evaluation (seconds=None: only a clock).
+
+    progress(), the fraction of the training time spent, drives the learning-rate schedule: a slower
+    machine takes fewer steps and still ends its schedule in time.
+    """
+
+    def __init__(self, seconds: float | None = None):
+        """Start the clock: setup counts from now."""
+        self.seconds, self.created = seconds, time.perf_counter()
+        self.setup_s = self.reserve_s = self.train_s = self.step_s = 0.0
+        self.steps, self._since = 0, None
+
+    def start(self, reserve_s: float = 0.0):
+        """End the setup and start the training clock, keeping reserve_s seconds for the final evaluation."""
+        self.setup_s, self.reserve_s = time.perf_counter() - self.created, reserve_s
+        self._since = time.perf_counter()
+
+    def training_s(self) -> float:
+        """Seconds of training so far (pauses excluded)."""
+        return self.train_s + (time.perf_counter() - self._since if self._since is not None else 0.0)
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Stop the training clock inside the block."""
+        self.train_s, self._since = self.training_s(), None
+        try:
+            yield
+        finally:
+            self._since = time.perf_counter()
+
+    @contextlib.contextmanager
+    def step(self):
+        """Time one training step; the smoothed step time (first, warm-up step left out) is step_s."""
+        t0 = time.perf_counter()
+        yield
+        dt, self.steps = time.perf_counter() - t0, self.steps + 1
+        self.step_s = 0.0 if self.steps == 1 else dt if self.steps == 2 else 0.8 * self.step_s + 0.2 * dt
+
+    def progress(self, ahead: float = 0.0) -> float:
+        """Fraction of the training time spent (plus `ahead` seconds); >= 1 means stop."""
+        return (self.training_s() + ahead) / max(self.seconds - self.setup_s - self.reserve_s, 1e-3)
+
+    def next_step_fits(self) -> bool:
+        """Whether one more step (of the smoothed step time) still ends within the training time."""
+        return self.seconds is None or self.progress(self.step_s) <= 1
+
+
+# ---------------------------------------------------------------- the recipe: one training loop
+
+RECIPE = dict(widths=(64, 256, 256), batch_size=512, lr=11.5, momentum=0.85, weight_decay=0.0153,
+              bias_scaler=64.0, label_smoothing=0.2, flip="alternate", translate=2, whiten=True,
+              whiten_bias_frac=0.3, ema=True, ema_start=0.3, tta="auto", channels_last=True,
+              res_schedule=((0.35, 20), (0.65, 24)),   # 20 px for the first 35% of training, 24 px to 65%, then 32
+              batchnorm=True, bn_momentum=0.6, act="gelu", net=None)
+
+
+def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float | None = None, dev=None,
+          amp="auto", seed: int = 0, eval_every: float = 1.0, verbose: bool = True, log_fn=print, **overrides) -> dict:
+    """Train the fast recipe on uint8 NHWC arrays; return the model, accuracies and an accuracy-vs-time log.
+
+    Give `epochs` (a float), or `budget_s`: the schedule then runs on the training clock and stops so that
+    setup, training and the final (TTA) evaluation end within budget_s seconds. Any RECIPE key can be
+    overridden. amp follows helpers.device.amp_dtype ("auto", None, "bf16", "fp16"). Logged times are
+    setup plus training seconds; the periodic evaluations are not counted.
+    """
+
+    unknown = set(overrides) - set(RECIPE)
+    if unknown:
+        raise TypeError(f"unknown recipe options {sorted(unknown)}")
+    cfg = {**RECIPE, **overrides}
+    dev = torch.device(dev) if dev is not None else pick_device()
+    budget = TimeBudget(budget_s)                                  # the clock starts now: setup counts
+    torch.manual_seed(seed)
+    cl, bs = cfg["channels_last"], cfg["batch_size"]
+    batches = Loader(X, y, bs, dev, flip=cfg["flip"], translate=cfg["translate"], channels_last=cl, seed=seed)
+    test_batches = Loader(X_test, y_test, EVAL_BATCH, dev, train=False, channels_last=cl)
+    net = cfg["net"] or fastnet.FastNet(cfg["widths"], int(y.max()) + 1, batchnorm=cfg["batchnorm"],
+                                                bn_momentum=cfg["bn_momentum"], act=cfg["act"])
+    net = net.to(dev, memory_format=torch.channels_last if cl else torch.preserve_format)
+    whiten = net[0] if isinstance(net[0], torch.nn.Conv2d) and not net[0].weight.requires_grad else None
+    if whiten is not None and cfg["whiten"]:
+        fastnet.init_whitening(whiten, normalize(batches.images[:2000]))
+    elif whiten is not None:                                       # ablation: a plain trainable first conv
+        whiten.weight.requires_grad_(True)
+    opt = nesterov_sgd(net, cfg["lr"], cfg["momentum"], cfg["weight_decay"], bs, cfg["bias_scaler"])
+    scaler = grad_scaler(dev, amp)
+    total_steps = math.ceil(len(batches) * epochs) if budget_s is None else None
+    tta = 2 if cfg["tta"] == "auto" else cfg["tta"]
+    reserve_s = 0.0
+    if budget_s is not None:        # time one test batch (after a warm-up): reserve the final evaluation's time
+        probe = Loader(X_test[:EVAL_BATCH], y_test[:EVAL_BATCH], EVAL_BATCH, dev, train=False, channels_last=cl)
+        for _ in range(2):
+            t0 = time.perf_counter()
+            predict(net, probe, amp)
+        one_view = (time.perf_counter() - t0) * len(test_batches)
+        if cfg["tta"] == "auto" and 6 * one_view > 0.05 * budget_s:
+            tta = 1                 # "auto": the 6 views of level 2 when they cost under 5% of the budget
+        reserve_s = one_view * {0: 1, 1: 2, 2: 6}[tta]
+
+    def progress():
+        """Fraction of training done: of the time budget, or of the steps."""
+        return budget.progress() if budget_s is not None else budget.steps / total_steps
+
+    def resolution(p):
+        """Image size at training fraction p (progressive resizing); None: full size."""
+        return next((size for until, size in cfg["res_schedule"] or () if p < until), None)
+
+    budget.start(reserve_s)
+    batches.size = resolution(0.0)
+    log, ema_state, next_eval, done = [], None, eval_every, False
+    while not done:
+        net.train()
+        if whiten is not None and cfg["whiten"]:
+            whiten.bias.requires_grad_(progress() < cfg["whiten_bias_frac"])
+        loss_sum, seen = 0.0, 0
+        for xb, yb in batches:
+            p = progress()
+            if p >= 1 or not budget.next_step_fits():
+                done = True                                        # (on a budget: the next step would not fit)
+                break
+            with budget.step():
+                set_lr(opt, triangle(p))
+                loss_sum += train_step(net, opt, scaler, xb, yb, dev, amp, cfg["label_smoothing"])
+            seen += len(yb)
+            batches.size = resolution(p)                          # progressive resizing: small images early
+            if cfg["ema"] and p >= cfg["ema_start"] and budget.steps % 5 == 0:
+                if ema_state is None:
+                    ema_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                else:
+                    ema_update(ema_state, net, (0.95 ** 5) * p ** 3)
+        if ema_state is not None:
+            ema_update(ema_state, net, 1.0)                        # the model carries the averaged weights
+        if seen == 0 and log:                                      # the budget ran out at an epoch boundary
+            break
+        done = done or (budget_s is None and budget.steps >= total_steps)
+        if batches.epoch >= next_eval or done:
+            next_eval += eval_every
+            with budget.paused():
+                acc = accuracy(predict(net, test_batches, amp), test_batches.labels)
+            clock, epochs_done = budget.setup_s + budget.training_s(), round(budget.steps / len(batches), 2)
+            log.append({"epoch": epochs_done, "time_s": round(clock, 2), "train_loss": loss_sum / max(seen, 1),
+                        "test_acc": acc})
+            if verbose:
+                log_fn(f"epoch {epochs_done:6.2f}  {clock:7.1f}s  train loss {loss_sum / max(seen, 1):.4f}  "
+                       f"test acc {acc:.4f}")
+    train_s = budget.training_s()
+    t0 = time.perf_counter()
+    logits = predict(net, test_batches, amp, tta)
+    eval_s = time.perf_counter() - t0
+    acc_final = accuracy(logits, test_batches.labels)
+    total = budget.setup_s + train_s + eval_s
+    if verbose:
+        log_fn(f"final ({'TTA level ' + str(tta) if tta else 'no TTA'}): test acc {acc_final:.4f} after "
+               f"{total:.1f}s (training {train_s:.1f}s, setup {budget.setup_s:.1f}s, final eval {eval_s:.1f}s)")
+    return {"model": net, "test_acc": acc_final, "test_acc_plain": log[-1]["test_acc"], "time_s": total,
+            "train_s": train_s, "setup_s": budget.setup_s, "eval_s": eval_s, "steps": budget.steps,
+            "epochs": budget.steps / len(batches), "log": log, "amp": precision_name(dev, amp), "logits": logits,
+            "tta": tta, "config": {k: v for k, v in cfg.items() if k != "net"}}
+
+
+# ---------------------------------------------------------------- sizing the net for a time budget
+
+# Candidate widths, smallest first, with the fewest epochs each needs to beat the next smaller one
+# in the same time (measured on the CIFAR-10 JPEG mirror; see bench/cifar10_time_to_accuracy.py).
+WIDTH_CHOICES = (((32, 64, 64), 0.0), ((32, 128, 128), 6.0), ((64, 256, 256), 10.0))
+
+
+def train_speed(widths, dev=None, amp=None, batch_size: int = 64, steps: int = 2, channels_last: bool = True,
+                size: int = 32) -> float:
+    """Training images per second of FastNet(widths) on random size×size images: best of `steps` after a warm-up step."""
+
+    dev = torch.device(dev) if dev is not None else pick_device()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = fastnet.FastNet(widths).to(dev, memory_format=fmt)
+    net[0].bias.requires_grad_(False)
+    opt, scaler = nesterov_sgd(net, batch_size=batch_size), grad_scaler(dev, amp)
+    x = torch.randn(batch_size, 3, size, size, device=dev).contiguous(memory_format=fmt)
+    y = torch.randint(0, 10, (batch_size,), device=dev)
+    best = float("inf")
+    for i in range(steps + 1):                          # the first step warms up the kernels (steps=0: time it)
+        t0 = time.perf_counter()
+        train_step(net, opt, scaler, x, y, dev, amp)
+        if i or not steps:
+            best = min(best, time.perf_counter() - t0)
+    return batch_size / best
+
+
+def choose_widths(budget_s: float, n_train: int = 50_000, dev=None, amp=None, choices=WIDTH_CHOICES,
+                  speeds: dict | None = None):
+    """The widest net in `choices` that still gets its minimum epochs within budget_s; returns (widths, epochs, speeds).
+
+    speeds ({widths: images/s}) reuses measured speeds; the missing ones are measured with train_speed.
+    """
+    speeds = dict(speeds or {})
+    best = None
+    for widths, min_epochs in choices:
+        if widths not in speeds:
+            speeds[widths] = train_speed(widths, dev, amp)
+        epochs = 0.85 * budget_s * speeds[widths] / n_train   # ~15% of a budget goes to setup and evaluation
+        if best is None or epochs >= min_epochs:
+            best = (widths, epochs)
+    return best[0], best[1], speeds
+
