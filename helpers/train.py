@@ -52,6 +52,25 @@ def _is_classification(out, yb) -> bool:
     return yb.dtype in (torch.int64, torch.int32) and out.dim() == 2
 
 
+def step(model, xb, yb, loss_fn, optimizer, scaler, dev, amp=None, clip_grad=None):
+    """One optimiser step, the one every loop here uses: forward under autocast, float32 loss, scaled backward, step.
+
+    scaler: helpers.device.grad_scaler(dev, amp) (a no-op unless fp16 on CUDA); clip_grad: the largest
+    gradient norm (unscaled first). Returns (outputs, loss), both still on the device.
+    """
+    with autocast(dev, amp):
+        out = _call(model, xb)
+    loss = loss_fn(out.float(), yb)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if clip_grad:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+    scaler.step(optimizer)
+    scaler.update()
+    return out, loss
+
+
 def evaluate(model, data, loss_fn=None, dev=None, amp=None, channels_last=False) -> dict:
     """Return {'loss', 'acc'} of a classifier (or {'loss'} when targets are not class indices)."""
     dev = torch.device(dev) if dev is not None else next(model.parameters()).device
@@ -297,16 +316,7 @@ def fit(model, train, loss_fn, optimizer, epochs: int, *, val=None, dev=None, sc
         loss_sum, correct = torch.zeros((), device=dev), torch.zeros((), device=dev, dtype=torch.int64)
         for xb, yb in _epoch_iter(train):
             xb, yb = _to(xb, dev, channels_last), yb.to(dev)
-            with autocast(dev, amp):
-                out = _call(model, xb)
-                loss = loss_fn(out.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if clip_grad:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-            scaler.step(optimizer)
-            scaler.update()
+            out, loss = step(model, xb, yb, loss_fn, optimizer, scaler, dev, amp, clip_grad)
             if scheduler is not None and step_scheduler_per_batch:
                 scheduler.step()
             n = len(yb)

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers.models import augment, fastcifar, fastnet  # noqa: E402
+from helpers.train import step  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,8 +125,8 @@ def test_network_classes_are_stable_and_a_step_leaves_the_whitening_frozen():
     y = torch.randint(0, 10, (32,))
     before = [p.detach().clone() for p in net.parameters()]
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    loss = fastcifar.train_step(net, opt, scaler, x, y, torch.device("cpu"))
-    assert math.isfinite(loss)
+    _, loss = step(net, x, y, fastcifar.smooth_cross_entropy, opt, scaler, torch.device("cpu"))
+    assert math.isfinite(float(loss.detach()))
     changed = [not torch.equal(b, p) for b, p in zip(before, net.parameters())]
     frozen = [not p.requires_grad for p in net.parameters()]
     assert all(c != f for c, f in zip(changed, frozen)) and any(frozen)   # exactly the frozen ones stay
@@ -223,3 +224,20 @@ def test_bench_budget_table():
     log = [{"time_s": 30, "test_acc": 0.5}, {"time_s": 90, "test_acc": 0.7}, {"time_s": 400, "test_acc": 0.6}]
     assert bench.budget_table(log, (20, 60, 120, 600)) == {20: None, 60: 0.5, 120: 0.7, 600: 0.7}
 
+
+
+def test_the_recipe_is_one_object_of_named_fields():
+    r = fastcifar.RECIPE
+    assert r.replace(widths=(8, 8, 8)).widths == (8, 8, 8) and r.widths == (64, 256, 256)   # frozen: a copy changes
+    with pytest.raises(TypeError):
+        r.replace(no_such_setting=1)
+    assert r.lr_factor(0.0) == pytest.approx(r.lr_points[0]) and r.lr_factor(r.lr_points[1]) == pytest.approx(1.0)
+    assert r.ema_decay_at(1.0) == pytest.approx(r.ema_decay ** r.ema_every)
+    assert dict(r.items())["label_smoothing"] == r.label_smoothing
+
+
+def test_train_rejects_an_unknown_setting():
+    X = np.zeros((16, 32, 32, 3), np.uint8)
+    y = np.arange(16) % 2
+    with pytest.raises(TypeError, match="unknown recipe options"):
+        fastcifar.train(X, y, X, y, epochs=0.1, dev="cpu", no_such_setting=1)

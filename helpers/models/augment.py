@@ -1,10 +1,15 @@
-"""Image batches on the device: uint8 arrays to tensors, normalisation, and batched flips, shifts and resizing.
+"""Image batches on the device: uint8 arrays to tensors, normalisation, batched flips, shifts and
+resizing, and the Loader that owns them (airbench's loader object: data on the device, augmented
+batch by batch).
 
 Every function works on a whole NCHW batch with a few tensor operations, on whatever device the
-batch lives (no Python loop over images). Used by helpers.models.fastcifar's Loader and notebook 05.
+batch lives (no Python loop over images). Used by helpers.models.fastcifar, seed_cnn and notebook 05.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -67,3 +72,60 @@ def resize(x, size: int, channels_last: bool = False):
         return x
     x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+# ---------------------------------------------------------------- data: a loader that owns the augmentation
+
+def subset(X, y, n: int, seed: int = 0):
+    """A class-balanced random subset of n examples (the cached arrays are sorted by class)."""
+    if n is None or n >= len(y):
+        return X, y
+    rng = np.random.default_rng(seed)
+    k = int(y.max()) + 1
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: n // k + (c < n % k)] for c in range(k)])
+    idx = rng.permutation(idx)
+    return X[idx], y[idx]
+
+
+class Loader:
+    """Batches of images held on the device, airbench-style: it owns shuffling, translation, flips,
+    normalisation and resizing, and yields (float images, int64 labels) batch by batch.
+
+    flip: "alternate" (each image mirrored in every other epoch, from a random start), True (at random)
+    or False; translate: the largest shift in pixels; size: resize batches to size×size (None: as
+    stored), which the training loop changes as it goes (progressive resizing). train=False: in
+    order, no augmentation, the last partial batch kept. mean=(0,0,0), std=(1,1,1) only divide by 255.
+    """
+
+    def __init__(self, X, y, batch_size: int, dev=None, *, train: bool = True, flip="alternate",
+                 translate: int = 2, mean=CIFAR_MEAN, std=CIFAR_STD, channels_last: bool = False, seed: int = 0):
+        """Put the images on `dev` (and pad them once: a shifted batch is then a random crop)."""
+        self.images, self.labels = to_tensors(X, y, dev)
+        self.batch_size, self.train = batch_size, train
+        self.flip, self.translate = (flip, translate) if train else (False, 0)
+        self.mean, self.std, self.channels_last = mean, std, channels_last
+        self.size, self.epoch = None, 0
+        self.padded = pad_reflect(self.images, self.translate)
+        gen = torch.Generator().manual_seed(seed)
+        self.flip_first = (torch.rand(len(self.images), generator=gen) < 0.5).to(self.images.device)
+
+    def __len__(self):
+        """Batches per epoch (training drops the last partial batch)."""
+        n, bs = len(self.images), self.batch_size
+        return max(n // bs, 1) if self.train else math.ceil(n / bs)
+
+    def __iter__(self):
+        """One epoch of (float images, int64 labels) batches."""
+        n, bs, dev = len(self.images), self.batch_size, self.images.device
+        order = torch.randperm(n, device=dev) if self.train else torch.arange(n, device=dev)
+        for i in range(len(self)):
+            idx = order[i * bs:(i + 1) * bs]
+            x = random_crop(self.padded[idx], self.images.shape[-1]) if self.translate else self.images[idx]
+            if self.flip == "alternate":
+                mirror = self.flip_first[idx] ^ bool(self.epoch % 2)
+                x = torch.where(mirror.view(-1, 1, 1, 1), x.flip(-1), x)
+            elif self.flip:
+                x = random_flip(x)
+            x = normalize(x, self.mean, self.std, self.channels_last)
+            yield resize(x, self.size, self.channels_last), self.labels[idx]
+        self.epoch += 1

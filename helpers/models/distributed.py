@@ -39,6 +39,7 @@ from ..data import standin_used
 from ..data.cifar import CIFAR10_CLASSES, load_cifar10, standin_images
 from ..device import autocast, grad_scaler, set_threads
 from ..train import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ..train import step as train_step
 from . import fastnet
 from .augment import augment, normalize, to_tensors
 from .fastcifar import triangle
@@ -280,12 +281,7 @@ def train(args) -> dict:
             idx = order[step * lb:(step + 1) * lb]
             xb = X[idx].to(dev)
             xb = normalize(augment(xb, generator=gen) if args.augment else xb)
-            with autocast(dev, amp):
-                loss = loss_fn(model(xb).float(), y[idx].to(dev))
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()                        # DDP all-reduces the gradients here
-            scaler.step(opt)
-            scaler.update()
+            _, loss = train_step(model, xb, y[idx].to(dev), loss_fn, opt, scaler, dev, amp)  # DDP all-reduces in backward
             sched.step()
             loss_sum += loss.detach().double().cpu()
             gstep += 1

@@ -1,6 +1,7 @@
-"""The fast CIFAR-10 recipe: a batch loader, a time budget, a VGG-like net and one training loop.
+"""The fast CIFAR-10 recipe: its constants (Recipe), a time budget and one short training loop.
 
-Used by notebook 05 and bench/cifar10_time_to_accuracy.py; imports no framework at module import.
+Used by notebook 05 and bench/cifar10_time_to_accuracy.py; the loader is helpers.models.augment's,
+the network helpers.models.fastnet's, the optimiser step helpers.train.step.
 It follows the published ideas of airbench (Keller Jordan, 2024) and its ancestors (Page's "How to
 train your ResNet", tysam-code's hlb-CIFAR10), rewritten for this curriculum: data on the device as
 uint8 tensors, batched flip/translate, BatchNorm and a frozen patch-whitening first layer, Nesterov
@@ -10,84 +11,21 @@ SGD with warmup/decay, label smoothing, weight averaging, channels_last, mixed p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import math
 import time
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from ..device import autocast, grad_scaler, precision_name
+from ..device import autocast, grad_scaler, precision_name, synchronize
 from ..device import device as pick_device
+from ..train import step
 from . import fastnet
-from .augment import (
-    CIFAR_MEAN,
-    CIFAR_STD,
-    normalize,
-    pad_reflect,
-    random_crop,
-    random_flip,
-    resize,
-    to_tensors,
-)
+from .augment import Loader, normalize, subset  # noqa: F401  (subset: part of the recipe's namespace)
 
 EVAL_BATCH = 500
-
-
-# ---------------------------------------------------------------- data: a loader that owns the augmentation
-
-def subset(X, y, n: int, seed: int = 0):
-    """A class-balanced random subset of n examples (the cached arrays are sorted by class)."""
-    if n is None or n >= len(y):
-        return X, y
-    rng = np.random.default_rng(seed)
-    k = int(y.max()) + 1
-    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: n // k + (c < n % k)] for c in range(k)])
-    idx = rng.permutation(idx)
-    return X[idx], y[idx]
-
-
-class Loader:
-    """Batches of images held on the device, airbench-style: it owns shuffling, translation, flips,
-    normalisation and resizing, and yields (float images, int64 labels) batch by batch.
-
-    flip: "alternate" (each image mirrored in every other epoch, from a random start), True (at random)
-    or False; translate: the largest shift in pixels; size: resize batches to size×size (None: as
-    stored), which the training loop changes as it goes (progressive resizing). train=False: in
-    order, no augmentation, the last partial batch kept. mean=(0,0,0), std=(1,1,1) only divide by 255.
-    """
-
-    def __init__(self, X, y, batch_size: int, dev=None, *, train: bool = True, flip="alternate",
-                 translate: int = 2, mean=CIFAR_MEAN, std=CIFAR_STD, channels_last: bool = False, seed: int = 0):
-        """Put the images on `dev` (and pad them once: a shifted batch is then a random crop)."""
-        self.images, self.labels = to_tensors(X, y, dev)
-        self.batch_size, self.train = batch_size, train
-        self.flip, self.translate = (flip, translate) if train else (False, 0)
-        self.mean, self.std, self.channels_last = mean, std, channels_last
-        self.size, self.epoch = None, 0
-        self.padded = pad_reflect(self.images, self.translate)
-        gen = torch.Generator().manual_seed(seed)
-        self.flip_first = (torch.rand(len(self.images), generator=gen) < 0.5).to(self.images.device)
-
-    def __len__(self):
-        """Batches per epoch (training drops the last partial batch)."""
-        n, bs = len(self.images), self.batch_size
-        return max(n // bs, 1) if self.train else math.ceil(n / bs)
-
-    def __iter__(self):
-        """One epoch of (float images, int64 labels) batches."""
-        n, bs, dev = len(self.images), self.batch_size, self.images.device
-        order = torch.randperm(n, device=dev) if self.train else torch.arange(n, device=dev)
-        for i in range(len(self)):
-            idx = order[i * bs:(i + 1) * bs]
-            x = random_crop(self.padded[idx], self.images.shape[-1]) if self.translate else self.images[idx]
-            if self.flip == "alternate":
-                mirror = self.flip_first[idx] ^ bool(self.epoch % 2)
-                x = torch.where(mirror.view(-1, 1, 1, 1), x.flip(-1), x)
-            elif self.flip:
-                x = random_flip(x)
-            x = normalize(x, self.mean, self.std, self.channels_last)
-            yield resize(x, self.size, self.channels_last), self.labels[idx]
-        self.epoch += 1
 
 
 # ---------------------------------------------------------------- loss, optimiser, schedule, averaging
@@ -138,18 +76,6 @@ def ema_update(ema_state: dict, model, decay: float):
             if v.dtype.is_floating_point:
                 e.lerp_(v, 1 - decay)
                 v.copy_(e)
-
-
-def train_step(net, opt, scaler, xb, yb, dev, amp=None, smoothing: float = 0.2) -> float:
-    """One optimiser step on the summed label-smoothed loss, under helpers.device's precision policy; returns the loss."""
-    with autocast(dev, amp):
-        out = net(xb)
-    loss = smooth_cross_entropy(out, yb, smoothing, reduction="sum")
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(opt)
-    scaler.update()
-    return float(loss.detach())                          # (waits for an asynchronous device)
 
 
 # ---------------------------------------------------------------- prediction, TTA, the time budget
@@ -230,45 +156,88 @@ class TimeBudget:
 
 # ---------------------------------------------------------------- the recipe: one training loop
 
-RECIPE = dict(widths=(64, 256, 256), batch_size=512, lr=11.5, momentum=0.85, weight_decay=0.0153,
-              bias_scaler=64.0, label_smoothing=0.2, flip="alternate", translate=2, whiten=True,
-              whiten_bias_frac=0.3, ema=True, ema_start=0.3, tta="auto", channels_last=True,
-              res_schedule=((0.35, 20), (0.65, 24)),   # 20 px for the first 35% of training, 24 px to 65%, then 32
-              batchnorm=True, bn_momentum=0.6, act="gelu", net=None)
+@dataclass(frozen=True)
+class Recipe:
+    """Every constant of the fast recipe, one named field each; vary it with recipe.replace(field=value)."""
+    widths: tuple = (64, 256, 256)         # channels of FastNet's three conv groups
+    batch_size: int = 512
+    lr: float = 11.5                       # airbench's units: per 1024 examples of a summed loss
+    momentum: float = 0.85                 # Nesterov
+    weight_decay: float = 0.0153           # per 1024 examples, independent of lr
+    bias_scaler: float = 64.0              # learning-rate multiplier of the BatchNorm biases
+    lr_points: tuple = (0.2, 0.23, 0.07)   # triangle(): start factor, peak at this fraction, end factor
+    label_smoothing: float = 0.2
+    flip: object = "alternate"             # "alternate", True (at random) or False
+    translate: int = 2                     # largest random shift in pixels
+    whiten: bool = True                    # frozen patch-whitening first conv
+    whiten_bias_frac: float = 0.3          # its bias trains for this fraction of training only
+    ema: bool = True                       # weight averaging ...
+    ema_start: float = 0.3                 # ... from this fraction of training,
+    ema_every: int = 5                     # ... every this many steps,
+    ema_decay: float = 0.95                # ... with decay ema_decay**ema_every * p**ema_power at progress p
+    ema_power: float = 3.0
+    tta: object = "auto"                   # 0 none, 1 mirror, 2 six views, "auto": 2 if it costs < 5% of a budget
+    channels_last: bool = True
+    res_schedule: tuple | None = ((0.35, 20), (0.65, 24))   # 20 px to 35% of training, 24 px to 65%, then 32
+    batchnorm: bool = True
+    bn_momentum: float = 0.6
+    act: str = "gelu"
+
+    def replace(self, **changes) -> "Recipe":
+        """A copy with some fields changed; an unknown name is a TypeError."""
+        return dataclasses.replace(self, **changes)
+
+    def items(self):
+        """(name, value) of every field, in order."""
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
+    def lr_factor(self, progress: float) -> float:
+        """The learning-rate multiplier at this fraction of training."""
+        return triangle(progress, *self.lr_points)
+
+    def ema_decay_at(self, progress: float) -> float:
+        """The averaging's decay at this fraction of training (it grows as the weights settle)."""
+        return self.ema_decay ** self.ema_every * progress ** self.ema_power
+
+
+RECIPE = Recipe()
 
 
 def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float | None = None, dev=None,
-          amp="auto", seed: int = 0, eval_every: float = 1.0, verbose: bool = True, log_fn=print, **overrides) -> dict:
+          amp="auto", seed: int = 0, eval_every: float = 1.0, verbose: bool = True, log_fn=print,
+          recipe: Recipe = RECIPE, net=None, **overrides) -> dict:
     """Train the fast recipe on uint8 NHWC arrays; return the model, accuracies and an accuracy-vs-time log.
 
     Give `epochs` (a float), or `budget_s`: the schedule then runs on the training clock and stops so that
-    setup, training and the final (TTA) evaluation end within budget_s seconds. Any RECIPE key can be
-    overridden. amp follows helpers.device.amp_dtype ("auto", None, "bf16", "fp16"). Logged times are
+    setup, training and the final (TTA) evaluation end within budget_s seconds. `recipe` (default
+    RECIPE) gives every constant; a keyword names a field to change for this run (widths=..., ema=False);
+    `net` trains a ready-made network instead of FastNet(recipe.widths). amp follows helpers.device.amp_dtype ("auto", None, "bf16", "fp16"). Logged times are
     setup plus training seconds; the periodic evaluations are not counted.
     """
 
-    unknown = set(overrides) - set(RECIPE)
+    unknown = set(overrides) - {name for name, _ in recipe.items()}
     if unknown:
         raise TypeError(f"unknown recipe options {sorted(unknown)}")
-    cfg = {**RECIPE, **overrides}
+    r = recipe.replace(**overrides)
     dev = torch.device(dev) if dev is not None else pick_device()
     budget = TimeBudget(budget_s)                                  # the clock starts now: setup counts
     torch.manual_seed(seed)
-    cl, bs = cfg["channels_last"], cfg["batch_size"]
-    batches = Loader(X, y, bs, dev, flip=cfg["flip"], translate=cfg["translate"], channels_last=cl, seed=seed)
+    cl, bs = r.channels_last, r.batch_size
+    batches = Loader(X, y, bs, dev, flip=r.flip, translate=r.translate, channels_last=cl, seed=seed)
     test_batches = Loader(X_test, y_test, EVAL_BATCH, dev, train=False, channels_last=cl)
-    net = cfg["net"] or fastnet.FastNet(cfg["widths"], int(y.max()) + 1, batchnorm=cfg["batchnorm"],
-                                                bn_momentum=cfg["bn_momentum"], act=cfg["act"])
+    net = net or fastnet.FastNet(r.widths, int(y.max()) + 1, batchnorm=r.batchnorm, bn_momentum=r.bn_momentum,
+                                 act=r.act)
     net = net.to(dev, memory_format=torch.channels_last if cl else torch.preserve_format)
     whiten = net[0] if isinstance(net[0], torch.nn.Conv2d) and not net[0].weight.requires_grad else None
-    if whiten is not None and cfg["whiten"]:
+    if whiten is not None and r.whiten:
         fastnet.init_whitening(whiten, normalize(batches.images[:2000]))
     elif whiten is not None:                                       # ablation: a plain trainable first conv
         whiten.weight.requires_grad_(True)
-    opt = nesterov_sgd(net, cfg["lr"], cfg["momentum"], cfg["weight_decay"], bs, cfg["bias_scaler"])
+    opt = nesterov_sgd(net, r.lr, r.momentum, r.weight_decay, bs, r.bias_scaler)
+    loss_fn = functools.partial(smooth_cross_entropy, smoothing=r.label_smoothing, reduction="sum")
     scaler = grad_scaler(dev, amp)
     total_steps = math.ceil(len(batches) * epochs) if budget_s is None else None
-    tta = 2 if cfg["tta"] == "auto" else cfg["tta"]
+    tta = 2 if r.tta == "auto" else r.tta
     reserve_s = 0.0
     if budget_s is not None:        # time one test batch (after a warm-up): reserve the final evaluation's time
         probe = Loader(X_test[:EVAL_BATCH], y_test[:EVAL_BATCH], EVAL_BATCH, dev, train=False, channels_last=cl)
@@ -276,7 +245,7 @@ def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float 
             t0 = time.perf_counter()
             predict(net, probe, amp)
         one_view = (time.perf_counter() - t0) * len(test_batches)
-        if cfg["tta"] == "auto" and 6 * one_view > 0.05 * budget_s:
+        if r.tta == "auto" and 6 * one_view > 0.05 * budget_s:
             tta = 1                 # "auto": the 6 views of level 2 when they cost under 5% of the budget
         reserve_s = one_view * {0: 1, 1: 2, 2: 6}[tta]
 
@@ -286,15 +255,15 @@ def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float 
 
     def resolution(p):
         """Image size at training fraction p (progressive resizing); None: full size."""
-        return next((size for until, size in cfg["res_schedule"] or () if p < until), None)
+        return next((size for until, size in r.res_schedule or () if p < until), None)
 
     budget.start(reserve_s)
     batches.size = resolution(0.0)
     log, ema_state, next_eval, done = [], None, eval_every, False
     while not done:
         net.train()
-        if whiten is not None and cfg["whiten"]:
-            whiten.bias.requires_grad_(progress() < cfg["whiten_bias_frac"])
+        if whiten is not None and r.whiten:
+            whiten.bias.requires_grad_(progress() < r.whiten_bias_frac)
         loss_sum, seen = 0.0, 0
         for xb, yb in batches:
             p = progress()
@@ -302,15 +271,15 @@ def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float 
                 done = True                                        # (on a budget: the next step would not fit)
                 break
             with budget.step():
-                set_lr(opt, triangle(p))
-                loss_sum += train_step(net, opt, scaler, xb, yb, dev, amp, cfg["label_smoothing"])
+                set_lr(opt, r.lr_factor(p))
+                loss_sum += float(step(net, xb, yb, loss_fn, opt, scaler, dev, amp)[1].detach())
             seen += len(yb)
             batches.size = resolution(p)                          # progressive resizing: small images early
-            if cfg["ema"] and p >= cfg["ema_start"] and budget.steps % 5 == 0:
+            if r.ema and p >= r.ema_start and budget.steps % r.ema_every == 0:
                 if ema_state is None:
                     ema_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
                 else:
-                    ema_update(ema_state, net, (0.95 ** 5) * p ** 3)
+                    ema_update(ema_state, net, r.ema_decay_at(p))
         if ema_state is not None:
             ema_update(ema_state, net, 1.0)                        # the model carries the averaged weights
         if seen == 0 and log:                                      # the budget ran out at an epoch boundary
@@ -338,7 +307,7 @@ def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float 
     return {"model": net, "test_acc": acc_final, "test_acc_plain": log[-1]["test_acc"], "time_s": total,
             "train_s": train_s, "setup_s": budget.setup_s, "eval_s": eval_s, "steps": budget.steps,
             "epochs": budget.steps / len(batches), "log": log, "amp": precision_name(dev, amp), "logits": logits,
-            "tta": tta, "config": {k: v for k, v in cfg.items() if k != "net"}}
+            "tta": tta, "config": dict(r.items())}
 
 
 # ---------------------------------------------------------------- sizing the net for a time budget
@@ -362,7 +331,8 @@ def train_speed(widths, dev=None, amp=None, batch_size: int = 64, steps: int = 2
     best = float("inf")
     for i in range(steps + 1):                          # the first step warms up the kernels (steps=0: time it)
         t0 = time.perf_counter()
-        train_step(net, opt, scaler, x, y, dev, amp)
+        step(net, x, y, smooth_cross_entropy, opt, scaler, dev, amp)
+        synchronize(dev)
         if i or not steps:
             best = min(best, time.perf_counter() - t0)
     return batch_size / best
