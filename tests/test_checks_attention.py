@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import attention as C
-from checker_util import run, _stub  # noqa: E402
+from checker_util import fails, passes, run, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ combined padding + causal mask
@@ -25,8 +25,7 @@ def mask_loop(lengths, max_len):
 
 @pytest.mark.parametrize("fn", [mask_ok, mask_loop])
 def test_mask_accepts_right_answers(fn, capsys):
-    ok, out = run(C.check_attention_mask, fn, capsys)
-    assert ok and out.startswith("PASS"), out
+    passes(C.check_attention_mask, fn, capsys)
 
 
 def _causal(lengths, max_len):
@@ -52,8 +51,7 @@ def _pad(lengths, max_len):
     (_stub, "not implemented yet"),
 ])
 def test_mask_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_attention_mask, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_attention_mask, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ sinusoidal encoding with another base
@@ -75,8 +73,7 @@ def pe_torch(n, d, base):
 
 @pytest.mark.parametrize("fn", [pe_ok, pe_torch])
 def test_pe_accepts_right_answers(fn, capsys):
-    ok, out = run(C.check_sinusoidal_pe, fn, capsys)
-    assert ok and out.startswith("PASS"), out
+    passes(C.check_sinusoidal_pe, fn, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -92,8 +89,7 @@ def test_pe_accepts_right_answers(fn, capsys):
     (_stub, "not implemented yet"),
 ])
 def test_pe_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_sinusoidal_pe, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_sinusoidal_pe, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ one query by hand
@@ -119,8 +115,7 @@ def _sm(z):
 
 @pytest.mark.parametrize("fn", [attend_ok, attend_torch])
 def test_attend_accepts_right_answers(fn, capsys):
-    ok, out = run(C.check_attend_one, fn, capsys)
-    assert ok and out.startswith("PASS"), out
+    passes(C.check_attend_one, fn, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -135,16 +130,14 @@ def test_attend_accepts_right_answers(fn, capsys):
     (_stub, "not implemented yet"),
 ])
 def test_attend_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_attend_one, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_attend_one, mistake, hint, capsys)
 
 
 def test_attend_rejects_mutation(capsys):
     def mutating(q, K, V, allowed):
         q /= np.sqrt(len(q))
         return attend_ok(q * np.sqrt(len(q)), K, V, allowed)
-    ok, out = run(C.check_attend_one, mutating, capsys)
-    assert not ok and "changed its inputs" in out
+    fails(C.check_attend_one, mutating, "changed its inputs", capsys)
 
 
 # ------------------------------------------------------------------ parameters of a block
@@ -162,8 +155,7 @@ def params_torch(d, h, f, bias=True):
 
 @pytest.mark.parametrize("fn", [params_ok, params_torch])
 def test_params_accepts_right_answers(fn, capsys):
-    ok, out = run(C.check_block_params, fn, capsys)
-    assert ok and out.startswith("PASS"), out
+    passes(C.check_block_params, fn, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -180,8 +172,7 @@ def test_params_accepts_right_answers(fn, capsys):
     (_stub, "not implemented yet"),
 ])
 def test_params_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_block_params, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_block_params, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ no checker leaks its answer

@@ -4,7 +4,7 @@ import pytest
 
 from helpers.checks import cnn as C
 from helpers.checks.cnn import _PARAM_CASES, _count, _fold, _rf
-from checker_util import run, _stub  # noqa: E402
+from checker_util import fails, passes, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ parameter count
@@ -40,10 +40,8 @@ def test_param_count_reference_is_torch(layers):
 
 
 def test_param_count_accepts_right_answers(capsys):
-    ok, out = run(C.check_param_count, count_ok, capsys)
-    assert ok and out.startswith("PASS")
-    assert run(C.check_param_count, lambda layers: sum(p.numel() for p in _torch_model(layers).parameters()),
-               capsys)[0]
+    passes(C.check_param_count, count_ok, capsys)
+    passes(C.check_param_count, lambda layers: sum(p.numel() for p in _torch_model(layers).parameters()), capsys)
 
 
 def _with(**kw):
@@ -66,8 +64,7 @@ def _with(**kw):
     (_stub, "not implemented yet"),
 ])
 def test_param_count_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_param_count, mistake, capsys)
-    assert not ok and hint in out, out
+    out = fails(C.check_param_count, mistake, hint, capsys)
     for layers in _PARAM_CASES:
         assert str(_count(layers)) not in out and f"{_count(layers):,}" not in out
 
@@ -102,9 +99,8 @@ def test_receptive_field_reference_is_measured(layers):
 
 
 def test_receptive_field_accepts_right_answers(capsys):
-    ok, out = run(C.check_receptive_field, rf_ok, capsys)
-    assert ok and out.startswith("PASS")
-    assert run(C.check_receptive_field, lambda layers: float(rf_ok(layers)), capsys)[0]
+    passes(C.check_receptive_field, rf_ok, capsys)
+    passes(C.check_receptive_field, lambda layers: float(rf_ok(layers)), capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -117,8 +113,7 @@ def test_receptive_field_accepts_right_answers(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_receptive_field_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_receptive_field, mistake, capsys)
-    assert not ok and hint in out, out
+    out = fails(C.check_receptive_field, mistake, hint, capsys)
     for layers in ([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)], [(5, 2), (3, 1), (3, 2), (3, 1), (2, 2)]):
         assert str(rf_ok(layers)) not in out, out
 
@@ -142,8 +137,7 @@ def test_conv_macs_reference_is_torch_flop_counter(case):
 
 
 def test_conv_macs_accepts_right_answer(capsys):
-    ok, out = run(C.check_conv_macs, macs_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_conv_macs, macs_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -157,8 +151,7 @@ def test_conv_macs_accepts_right_answer(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_conv_macs_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_conv_macs, mistake, capsys)
-    assert not ok and hint in out, out
+    out = fails(C.check_conv_macs, mistake, hint, capsys)
     assert str(macs_ok(32, 32, 3, 32, 3, 1, 0)) not in out
 
 
@@ -190,10 +183,8 @@ def test_fold_reference_matches_torch_conv_bn_eval():
 
 
 def test_fold_accepts_right_answer(capsys):
-    ok, out = run(C.check_fold_batchnorm, fold_ok, capsys)
-    assert ok and out.startswith("PASS")
-    ok, out = run(C.check_fold_batchnorm, lambda *a: list(fold_ok(*a)), capsys)
-    assert ok
+    passes(C.check_fold_batchnorm, fold_ok, capsys)
+    passes(C.check_fold_batchnorm, lambda *a: list(fold_ok(*a)), capsys)
 
 
 def _fold_with(**kw):
@@ -214,8 +205,7 @@ def _fold_with(**kw):
 ])
 def test_fold_rejects_typical_mistakes(mistake, hint, capsys):
     with np.errstate(all="ignore"):
-        ok, out = run(C.check_fold_batchnorm, mistake, capsys)
-    assert not ok and hint in out, out
+        fails(C.check_fold_batchnorm, mistake, hint, capsys)
 
 
 def test_fold_rejects_mutation(capsys):
@@ -223,5 +213,4 @@ def test_fold_rejects_mutation(capsys):
         out = fold_ok(w, b, gamma, beta, mean, var, eps)
         w *= out[0]
         return out
-    ok, out = run(C.check_fold_batchnorm, mutating, capsys)
-    assert not ok and "in place" in out
+    fails(C.check_fold_batchnorm, mutating, "in place", capsys)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import scaling as C
-from checker_util import run, _stub  # noqa: E402
+from checker_util import fails, passes, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ effective batch and learning rate
@@ -16,8 +16,7 @@ def scaled_lr_ok(b, n, k, lr0, b0):
 
 
 def test_scaled_lr_accepts_the_linear_rule(capsys):
-    ok, out = run(C.check_scaled_lr, scaled_lr_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_scaled_lr, scaled_lr_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -31,8 +30,7 @@ def test_scaled_lr_accepts_the_linear_rule(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_scaled_lr_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_scaled_lr, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_scaled_lr, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ a hand all-reduce
@@ -53,10 +51,8 @@ def ring_allreduce_ok(grads):
 
 
 def test_allreduce_accepts_a_ring_and_a_plain_mean(capsys):
-    ok, out = run(C.check_allreduce, ring_allreduce_ok, capsys)
-    assert ok and out.startswith("PASS")
-    ok, out = run(C.check_allreduce, lambda g: [np.mean(g, axis=0) for _ in g], capsys)
-    assert ok
+    passes(C.check_allreduce, ring_allreduce_ok, capsys)
+    passes(C.check_allreduce, lambda g: [np.mean(g, axis=0) for _ in g], capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -68,8 +64,7 @@ def test_allreduce_accepts_a_ring_and_a_plain_mean(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_allreduce_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_allreduce, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_allreduce, mistake, hint, capsys)
 
 
 def test_allreduce_rejects_mutation(capsys):
@@ -78,8 +73,7 @@ def test_allreduce_rejects_mutation(capsys):
         for x in g:
             x[:] = m
         return g
-    ok, out = run(C.check_allreduce, in_place, capsys)
-    assert not ok and "changed the ranks' input" in out
+    fails(C.check_allreduce, in_place, "changed the ranks' input", capsys)
 
 
 # ------------------------------------------------------------------ DistributedSampler's shards
@@ -93,8 +87,7 @@ def shard_ok(n, world, rank, epoch, seed):
 
 
 def test_shards_accept_the_sampler_rule(capsys):
-    ok, out = run(C.check_shard_indices, shard_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_shard_indices, shard_ok, capsys)
 
 
 def _block(n, world, rank, epoch, seed):
@@ -114,8 +107,7 @@ def _block(n, world, rank, epoch, seed):
     (_stub, "not implemented yet"),
 ])
 def test_shards_reject_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_shard_indices, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_shard_indices, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ ring all-reduce traffic
@@ -125,8 +117,7 @@ def traffic_ok(n, world, b):
 
 
 def test_traffic_accepts_the_formula(capsys):
-    ok, out = run(C.check_ring_traffic, traffic_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_ring_traffic, traffic_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -138,5 +129,4 @@ def test_traffic_accepts_the_formula(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_traffic_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_ring_traffic, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_ring_traffic, mistake, hint, capsys)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import training as C
-from checker_util import run, _stub  # noqa: E402
+from checker_util import fails, passes, _stub  # noqa: E402
 
 pytest.importorskip("torch")
 
@@ -16,8 +16,7 @@ def rms_ok(p, g, v, lr, alpha, eps):
 
 
 def test_rmsprop_accepts_the_formula(capsys):
-    ok, out = run(C.check_rmsprop_step, rms_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_rmsprop_step, rms_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -35,8 +34,7 @@ def test_rmsprop_accepts_the_formula(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_rmsprop_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_rmsprop_step, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_rmsprop_step, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ Nesterov
@@ -47,8 +45,7 @@ def nesterov_ok(p, g, buf, lr, mu):
 
 
 def test_nesterov_accepts_the_formula(capsys):
-    ok, out = run(C.check_nesterov_step, nesterov_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_nesterov_step, nesterov_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -62,8 +59,7 @@ def test_nesterov_accepts_the_formula(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_nesterov_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_nesterov_step, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_nesterov_step, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ He / Glorot std
@@ -79,8 +75,7 @@ def std_ok(shape, scheme):
 
 
 def test_init_std_accepts_the_formula(capsys):
-    ok, out = run(C.check_init_std, std_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_init_std, std_ok, capsys)
 
 
 def test_init_std_agrees_with_torch_init():
@@ -107,13 +102,11 @@ def test_init_std_agrees_with_torch_init():
     (_stub, "not implemented yet"),
 ])
 def test_init_std_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_init_std, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_init_std, mistake, hint, capsys)
 
 
 def test_init_std_hides_the_answer(capsys):
-    run(C.check_init_std, lambda s, k: 0.01, capsys)
-    out = capsys.readouterr().out
+    out = fails(C.check_init_std, lambda s, k: 0.01, "work out fan-in", capsys)
     assert "sqrt" not in out and "0.0" not in out.replace("0.01", "")
 
 
@@ -127,8 +120,7 @@ def adamw_ok(p, g, m, v, t, lr, b1, b2, eps, wd):
 
 
 def test_adamw_accepts_the_formula(capsys):
-    ok, out = run(C.check_adamw_step, adamw_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_adamw_step, adamw_ok, capsys)
 
 
 def _variant(mode):
@@ -148,5 +140,4 @@ def _variant(mode):
     (_stub, "not implemented yet"),
 ])
 def test_adamw_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_adamw_step, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_adamw_step, mistake, hint, capsys)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import vision as C
-from checker_util import run, _stub  # noqa: E402
+from checker_util import fails, passes, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ Grad-CAM with global average pooling
@@ -15,8 +15,7 @@ def gradcam_ok(A, W, c):
 
 
 def test_gradcam_accepts_the_definition(capsys):
-    ok, out = run(C.check_gradcam_gap, gradcam_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_gradcam_gap, gradcam_ok, capsys)
 
 
 def test_gradcam_accepts_autograd():
@@ -42,8 +41,7 @@ def test_gradcam_accepts_autograd():
     (_stub, "not implemented yet"),
 ])
 def test_gradcam_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_gradcam_gap, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_gradcam_gap, mistake, hint, capsys)
 
 
 def test_gradcam_rejects_mutation(capsys):
@@ -51,8 +49,7 @@ def test_gradcam_rejects_mutation(capsys):
         A *= 1.0
         A[0] = 0
         return gradcam_ok(A, W, c)
-    ok, out = run(C.check_gradcam_gap, mutating, capsys)
-    assert not ok and "changed A or W" in out
+    fails(C.check_gradcam_gap, mutating, "changed A or W", capsys)
 
 
 # ------------------------------------------------------------------ int8 size arithmetic
@@ -65,8 +62,7 @@ def sizes_ok(layers):
 
 
 def test_int8_size_accepts_a_right_count(capsys):
-    ok, out = run(C.check_int8_size, sizes_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_int8_size, sizes_ok, capsys)
 
 
 def test_int8_size_reference_by_hand():
@@ -93,8 +89,7 @@ def _count(layers, w_bytes=1, b_bytes=4, per_channel=5, f_bytes=4, bias_always=F
     (_stub, "not implemented yet"),
 ])
 def test_int8_size_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_int8_size, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_int8_size, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ stratified split
@@ -108,8 +103,7 @@ def split_ok(y, frac, seed):
 
 def test_split_accepts_by_hand_and_sklearn(capsys):
     from sklearn.model_selection import train_test_split
-    ok, out = run(C.check_stratified_split, split_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_stratified_split, split_ok, capsys)
     assert C.check_stratified_split(lambda y, f, s: train_test_split(np.arange(len(y)), test_size=f,
                                                                      random_state=s, stratify=y))
 
@@ -126,8 +120,7 @@ def test_split_accepts_by_hand_and_sklearn(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_split_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_stratified_split, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_stratified_split, mistake, hint, capsys)
 
 
 # ------------------------------------------------------------------ the eight symmetries of a square
@@ -137,8 +130,7 @@ def d4_ok(img):
 
 
 def test_d4_accepts_rotations_of_the_transpose(capsys):
-    ok, out = run(C.check_d4_views, d4_ok, capsys)
-    assert ok and out.startswith("PASS")
+    passes(C.check_d4_views, d4_ok, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -149,5 +141,4 @@ def test_d4_accepts_rotations_of_the_transpose(capsys):
     (_stub, "not implemented yet"),
 ])
 def test_d4_rejects_typical_mistakes(mistake, hint, capsys):
-    ok, out = run(C.check_d4_views, mistake, capsys)
-    assert not ok and hint in out, out
+    fails(C.check_d4_views, mistake, hint, capsys)

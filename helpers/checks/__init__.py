@@ -110,6 +110,15 @@ def _result(out, shape, what="result"):
     return out
 
 
+def _call(fn, arrays, *rest, shape, what="result", changed="your function changed its input arrays"):
+    """fn(copies of arrays, *rest) checked by _result; FAIL with `changed` if fn modified a copy in place."""
+    copies = [a.copy() for a in arrays]
+    out = _result(fn(*copies, *rest), shape, what)
+    if not all(np.array_equal(c, a) for c, a in zip(copies, arrays)):
+        raise _Fail(changed)
+    return out
+
+
 def _diagnose(out, expected, candidates, default):
     """Raise _Fail with the hint of the first wrong-answer candidate that out matches."""
     if not np.all(np.isfinite(out)) and np.all(np.isfinite(expected)):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import _checker, _close, _diagnose, _Fail, _result, _sig
+from . import _call, _checker, _close, _diagnose, _Fail, _result, _sig
 
 __all__ = ["check_value_log", "check_neuron_grad_target_zero", "check_logistic_l2_grad", "check_tanh_net_grads"]
 
@@ -123,10 +123,8 @@ def check_logistic_l2_grad(fn) -> bool:
         X = rng.normal(size=(n, d))
         w = rng.normal(size=d)
         y = (rng.random(n) < 0.5).astype(np.float64)
-        args = (w.copy(), X.copy(), y.copy(), lam)
-        out = _result(fn(*args), (d,), "gradient")
-        if not (np.array_equal(args[0], w) and np.array_equal(args[1], X)):
-            raise _Fail("your function changed w or X in place; compute the gradient without modifying them")
+        out = _call(fn, (w, X), y.copy(), lam, shape=(d,), what="gradient",
+                    changed="your function changed w or X in place; compute the gradient without modifying them")
         want = _logistic_l2_grad(w, X, y, lam)
         if _close(out, want, 1e-7):
             continue

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checker, _close, _diagnose, _Fail, _np, _result, _sig, _softmax
+from . import _call, _checker, _close, _diagnose, _Fail, _np, _result, _sig, _softmax
 
 __all__ = ["check_two_logit_prob", "check_l2_logreg_grad", "check_label_smoothing_grad", "check_weighted_ce_grad"]
 
@@ -112,11 +112,9 @@ def check_label_smoothing_grad(fn) -> bool:
     for n, k, eps in [(6, 4, 0.1), (10, 10, 0.2), (3, 3, 0.05)]:
         Z = rng.normal(0, 2, (n, k))
         y = rng.integers(0, k, n)
-        Z0, y0 = Z.copy(), y.copy()
         with np.errstate(all="ignore"):
-            out = _result(fn(Z, y, eps), (n, k), "gradient dL/dZ")
-        if not (np.array_equal(Z, Z0) and np.array_equal(y, y0)):
-            raise _Fail("your function changed Z or y in place; work on a copy")
+            out = _call(fn, (Z, y), eps, shape=(n, k), what="gradient dL/dZ",
+                        changed="your function changed Z or y in place; work on a copy")
         P = _softmax(Z)
         T = _smooth_targets(y, k, eps)
         expected = (P - T) / n
@@ -150,11 +148,9 @@ def check_weighted_ce_grad(fn) -> bool:
         y = rng.integers(0, k, n)
         y[:k] = np.arange(k)                                   # every class present
         w = rng.uniform(0.2, 5.0, k)
-        Z0, y0, w0 = Z.copy(), y.copy(), w.copy()
         with np.errstate(all="ignore"):
-            out = _result(fn(Z, y, w), (n, k), "gradient dL/dZ")
-        if not (np.array_equal(Z, Z0) and np.array_equal(y, y0) and np.array_equal(w, w0)):
-            raise _Fail("your function changed Z, y or w in place; work on a copy")
+            out = _call(fn, (Z, y, w), shape=(n, k), what="gradient dL/dZ",
+                        changed="your function changed Z, y or w in place; work on a copy")
         D = _softmax(Z) - np.eye(k)[y]                          # per-example gradient p - y
         wy = w[y][:, None]
         expected = wy * D / w[y].sum()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checker, _close, _diagnose, _Fail, _hint, _result, _sig
+from . import _call, _checker, _close, _diagnose, _Fail, _hint, _sig
 
 
 def _gru(x, h, W_ih, W_hh, b_ih, b_hh, order=(0, 1), reset_after=True, bias_inside=True, swap_update=False):
@@ -29,11 +29,8 @@ def check_gru_step(fn) -> bool:
         x, h = rng.normal(size=(B, D)), np.tanh(rng.normal(size=(B, H)))
         W_ih, W_hh = rng.normal(0, 0.8, (3 * H, D)), rng.normal(0, 0.8, (3 * H, H))
         b_ih, b_hh = rng.normal(0, 0.5, 3 * H), rng.normal(0, 0.5, 3 * H)
-        args = [a.copy() for a in (x, h, W_ih, W_hh, b_ih, b_hh)]
-        out = _result(fn(*args), (B, H), "new hidden state")
-        if not all(np.array_equal(a, b) for a, b in zip(args, (x, h, W_ih, W_hh, b_ih, b_hh))):
-            raise _Fail("your function changed its input arrays")
         w = (x, h, W_ih, W_hh, b_ih, b_hh)
+        out = _call(fn, w, shape=(B, H), what="new hidden state")
         expected = _gru(*w)
         if _close(out, expected, 1e-9):
             continue
@@ -106,14 +103,11 @@ def check_last_real_output(fn) -> bool:
     for B, T, H, lengths in [(4, 6, 3, [6, 1, 3, 5]), (3, 9, 2, [2, 9, 4]), (5, 5, 4, [5, 5, 1, 2, 3])]:
         lengths = np.array(lengths)
         outputs = rng.normal(size=(B, T, H))
-        o, L = outputs.copy(), lengths.copy()
         try:
-            out = _result(fn(o, L), (B, H), "result")
+            out = _call(fn, (outputs, lengths), shape=(B, H))
         except IndexError:
             raise _Fail("an index is out of range: a sequence of length L has its last real step at index "
                         "L - 1 (positions count from 0)") from None
-        if not (np.array_equal(o, outputs) and np.array_equal(L, lengths)):
-            raise _Fail("your function changed its input arrays")
         rows = np.arange(B)
         expected = outputs[rows, lengths - 1]
         if _close(out, expected, 1e-12):
@@ -163,10 +157,7 @@ def check_bptt_jacobian(fn) -> bool:
             hs.append(np.tanh(W @ hs[-1] + rng.normal(0, 0.7, H)))
         hs = np.array(hs)
         for k in ks:
-            Wc, hc = W.copy(), hs.copy()
-            out = _result(fn(Wc, hc, k), (H, H), "Jacobian")
-            if not (np.array_equal(Wc, W) and np.array_equal(hc, hs)):
-                raise _Fail("your function changed its input arrays")
+            out = _call(fn, (W, hs), k, shape=(H, H), what="Jacobian")
             expected = _jac(W, hs, k)
             if _close(out, expected, 1e-9):
                 continue

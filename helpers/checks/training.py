@@ -1,7 +1,7 @@
 """Exercise checkers of notebook 04 (training deep networks), on the framework of helpers.checks.
 
 The optimizer checkers compare the learner's NumPy step with `torch.optim` step for step (float64);
-torch is imported inside the checkers, never at module import.
+torch is imported here at the top (`import helpers.checks` itself stays NumPy-only).
 """
 from __future__ import annotations
 
@@ -24,11 +24,35 @@ def _torch_trace(make_opt, p0, grads):
     return out
 
 
+def _case(seed, n, scales, make_opt, sd=1.0):
+    """A hidden case: start parameter p0, gradients of the given scales, torch's parameters after each step."""
+    rng = np.random.default_rng(seed)
+    p0 = rng.normal(0, sd, size=n)
+    grads = [rng.normal(size=n) * s for s in scales]
+    return p0, grads, _torch_trace(make_opt, p0, grads)
+
+
 def _pair(res, names, n):
     """Unpack the learner's (param, state) tuple, each of shape (n,)."""
     if not (isinstance(res, (tuple, list)) and len(res) == 2):
         raise _Fail(f"return a tuple ({names[0]}, {names[1]}): the new parameter and the updated state")
     return tuple(_result(r, (n,), name) for r, name in zip(res, names))
+
+
+def _state_steps(fn, case, hyper, state, update, hints, ref):
+    """Feed fn(param, grad, state, *hyper) -> (param, state) torch's steps; FAIL at the first step it gets wrong."""
+    (p0, grads, trace), (name, label) = case, state
+    p, s = p0.copy(), np.zeros(len(p0))
+    for t, (g, want) in enumerate(zip(grads, trace), start=1):
+        with np.errstate(all="ignore"):
+            out_p, out_s = _pair(fn(p.copy(), g.copy(), s.copy(), *hyper), ("param", name), len(p0))
+        exp_s = update(p, g, s)
+        if not _close(out_s, exp_s):
+            _diagnose(out_s, exp_s, hints(p, g, s, exp_s, want)[0], f"{label} is wrong at step {t}")
+        if not _close(out_p, want, 1e-9):
+            _diagnose(out_p, want, hints(p, g, s, exp_s, want)[1], f"the parameter differs from {ref} at step {t}")
+        p, s = want, exp_s
+    return len(grads)
 
 
 # ---------------------------------------------------------------- RMSprop
@@ -43,31 +67,24 @@ def _rms(p, g, v, lr, a, eps, eps_in=False, swap=False, sqrt=True):
 @_checker
 def check_rmsprop_step(fn) -> bool:
     """Check fn(param, grad, v, lr, alpha, eps) -> (param, v) against torch.optim.RMSprop, step for step."""
-    rng = np.random.default_rng(401)
-    n, lr, alpha, eps = 6, 0.01, 0.9, 1e-3
-    p0 = rng.normal(size=n)
-    grads = [rng.normal(size=n) * s for s in (1.0, 0.1, 2.0, 0.5, 1.0, 0.01)]
-    ref = _torch_trace(lambda ps: torch.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps), p0, grads)
-    p, v = p0.copy(), np.zeros(n)
-    for t, (g, want) in enumerate(zip(grads, ref), start=1):
-        with np.errstate(all="ignore"):
-            out_p, out_v = _pair(fn(p.copy(), g.copy(), v.copy(), lr, alpha, eps), ("param", "v"), n)
-        _, exp_v = _rms(p, g, v, lr, alpha, eps)
-        if not _close(out_v, exp_v):
-            cands = [("alpha weighs the OLD average (alpha = 0.9 keeps 90 % of it); you swapped alpha and "
-                      "1 - alpha", _rms(p, g, v, lr, alpha, eps, swap=True)[1]),
-                     ("v averages the SQUARED gradient", alpha * v + (1 - alpha) * g),
-                     ("v was not updated", v)]
-            _diagnose(out_v, exp_v, cands, f"v is wrong at step {t}")
-        if not _close(out_p, want, 1e-9):
-            cands = [("eps goes outside the square root, as in torch.optim.RMSprop: sqrt(v) + eps",
-                      _rms(p, g, v, lr, alpha, eps, eps_in=True)[0]),
-                     ("the step divides by the ROOT mean square of the gradient: take the square root of v",
-                      _rms(p, g, v, lr, alpha, eps, sqrt=False)[0]),
-                     ("sign error: the parameter must move against the gradient", 2 * p - want)]
-            _diagnose(out_p, want, cands, f"the parameter differs from torch.optim.RMSprop at step {t}")
-        p, v = want, exp_v
-    print(f"PASS check_rmsprop_step: {len(grads)} steps match torch.optim.RMSprop")
+    lr, alpha, eps = 0.01, 0.9, 1e-3
+    case = _case(401, 6, (1.0, 0.1, 2.0, 0.5, 1.0, 0.01),
+                 lambda ps: torch.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps))
+
+    def hints(p, g, v, new_v, want):
+        """The typical wrong v, then the typical wrong parameters, of one step."""
+        return ([("alpha weighs the OLD average (alpha = 0.9 keeps 90 % of it); you swapped alpha and "
+                  "1 - alpha", _rms(p, g, v, lr, alpha, eps, swap=True)[1]),
+                 ("v averages the SQUARED gradient", alpha * v + (1 - alpha) * g),
+                 ("v was not updated", v)],
+                [("eps goes outside the square root, as in torch.optim.RMSprop: sqrt(v) + eps",
+                  _rms(p, g, v, lr, alpha, eps, eps_in=True)[0]),
+                 ("the step divides by the ROOT mean square of the gradient: take the square root of v",
+                  _rms(p, g, v, lr, alpha, eps, sqrt=False)[0]),
+                 ("sign error: the parameter must move against the gradient", 2 * p - want)])
+    steps = _state_steps(fn, case, (lr, alpha, eps), ("v", "v"), lambda p, g, v: _rms(p, g, v, lr, alpha, eps)[1],
+                         hints, "torch.optim.RMSprop")
+    print(f"PASS check_rmsprop_step: {steps} steps match torch.optim.RMSprop")
     return True
 
 
@@ -76,32 +93,25 @@ def check_rmsprop_step(fn) -> bool:
 @_checker
 def check_nesterov_step(fn) -> bool:
     """Check fn(param, grad, buf, lr, mu) -> (param, buf) against torch.optim.SGD(nesterov=True), step for step."""
-    rng = np.random.default_rng(402)
-    n, lr, mu = 5, 0.05, 0.9
-    p0 = rng.normal(size=n)
-    grads = [rng.normal(size=n) * s for s in (1.0, 0.5, 2.0, 1.0, 0.2, 1.0)]
-    ref = _torch_trace(lambda ps: torch.optim.SGD(ps, lr=lr, momentum=mu, nesterov=True), p0, grads)
-    p, buf = p0.copy(), np.zeros(n)
-    for t, (g, want) in enumerate(zip(grads, ref), start=1):
-        with np.errstate(all="ignore"):
-            out_p, out_b = _pair(fn(p.copy(), g.copy(), buf.copy(), lr, mu), ("param", "buf"), n)
-        exp_b = mu * buf + g
-        if not _close(out_b, exp_b):
-            cands = [("PyTorch's buffer is b = mu * b + g, without a (1 - mu) factor on g (dampening is 0)",
-                      mu * buf + (1 - mu) * g),
-                     ("mu weighs the old buffer, not the new gradient", buf + mu * g),
-                     ("the buffer was not updated", buf)]
-            _diagnose(out_b, exp_b, cands, f"the buffer is wrong at step {t}")
-        if not _close(out_p, want, 1e-9):
-            cands = [("that is plain (heavy-ball) momentum, p - lr * b: Nesterov steps along g + mu * b, the "
-                      "gradient plus the look-ahead, with b the NEW buffer (after this step's update)", p - lr * exp_b),
-                     ("the look-ahead uses the NEW buffer (after this step's update): g + mu * b",
-                      p - lr * (g + mu * buf)),
-                     ("mu multiplies the buffer in the look-ahead, not the gradient", p - lr * (exp_b + mu * g)),
-                     ("sign error: the parameter must move against the gradient", 2 * p - want)]
-            _diagnose(out_p, want, cands, f"the parameter differs from torch.optim.SGD(nesterov=True) at step {t}")
-        p, buf = want, exp_b
-    print(f"PASS check_nesterov_step: {len(grads)} steps match torch.optim.SGD(momentum=0.9, nesterov=True)")
+    lr, mu = 0.05, 0.9
+    case = _case(402, 5, (1.0, 0.5, 2.0, 1.0, 0.2, 1.0),
+                 lambda ps: torch.optim.SGD(ps, lr=lr, momentum=mu, nesterov=True))
+
+    def hints(p, g, buf, new_b, want):
+        """The typical wrong buffers, then the typical wrong parameters, of one step."""
+        return ([("PyTorch's buffer is b = mu * b + g, without a (1 - mu) factor on g (dampening is 0)",
+                  mu * buf + (1 - mu) * g),
+                 ("mu weighs the old buffer, not the new gradient", buf + mu * g),
+                 ("the buffer was not updated", buf)],
+                [("that is plain (heavy-ball) momentum, p - lr * b: Nesterov steps along g + mu * b, the "
+                  "gradient plus the look-ahead, with b the NEW buffer (after this step's update)", p - lr * new_b),
+                 ("the look-ahead uses the NEW buffer (after this step's update): g + mu * b",
+                  p - lr * (g + mu * buf)),
+                 ("mu multiplies the buffer in the look-ahead, not the gradient", p - lr * (new_b + mu * g)),
+                 ("sign error: the parameter must move against the gradient", 2 * p - want)])
+    steps = _state_steps(fn, case, (lr, mu), ("buf", "the buffer"), lambda p, g, buf: mu * buf + g, hints,
+                         "torch.optim.SGD(nesterov=True)")
+    print(f"PASS check_nesterov_step: {steps} steps match torch.optim.SGD(momentum=0.9, nesterov=True)")
     return True
 
 
@@ -128,11 +138,9 @@ def _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, mode="decoupled"):
 @_checker
 def check_adamw_step(fn) -> bool:
     """Check fn(param, grad, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (param, m, v) against torch.optim.AdamW."""
-    rng = np.random.default_rng(404)
     n, lr, b1, b2, eps, wd = 6, 0.05, 0.9, 0.999, 1e-8, 0.1
-    p0 = rng.normal(0, 2, size=n)
-    grads = [rng.normal(size=n) * s for s in (1.0, 0.1, 2.0, 0.5, 1.0)]
-    ref = _torch_trace(lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), p0, grads)
+    p0, grads, ref = _case(404, n, (1.0, 0.1, 2.0, 0.5, 1.0),
+                           lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), sd=2.0)
     p, m, v = p0.copy(), np.zeros(n), np.zeros(n)
     for t, (g, want) in enumerate(zip(grads, ref), start=1):
         with np.errstate(all="ignore"):
