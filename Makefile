@@ -11,7 +11,7 @@ RUN_JOBS ?= 1
 # JupyterLab refuses to start as root unless told: add --allow-root only then (containers, lab machines).
 LAB_ROOT := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
 
-.PHONY: setup run quick test unit lab student bench clean help
+.PHONY: setup run quick test unit lab student site bench clean help
 help:
 	@echo "make run       execute every notebook (full mode), write build/report.html and build/report.json"
 	@echo "make quick     the same in quick mode, $(JOBS) notebooks at a time"
@@ -21,6 +21,7 @@ help:
 	@echo "make unit      the unit tests only (no notebook executed), about a minute and a half"
 	@echo "make lab       JupyterLab on http://127.0.0.1:8888 in notebooks/, kernel = this venv's Python"
 	@echo "make student   student editions (nbgrader stubs in place of solutions) in build/student/"
+	@echo "make site      the course website in build/site/ from make run's notebooks (else make quick's), offline"
 	@echo "make bench     benchmarks in bench/ (long; numbers, not tests)"
 	@echo "make setup     only create/refresh the virtual environment"
 
@@ -58,6 +59,10 @@ lab: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python -m helpers.course.classroom student build/student
+
+# The website from the notebooks `make run` (or `make quick`) executed; nothing is executed again.
+site: $(STAMP)
+	$(BIN)/python -m helpers.course.site
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

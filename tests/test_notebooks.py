@@ -35,6 +35,8 @@ from helpers.course.nbclean import compare_checked
 from helpers.record import read_results
 from helpers.course.run import execute, list_notebooks
 
+import site_run  # noqa: E402  (tests/site_run.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPECT_DIR = Path(__file__).parent / "expect"
 NOTEBOOKS = list_notebooks()
@@ -125,6 +127,8 @@ def executed(tmp_path_factory):
         """Execute nb the first time it is asked for; hand back the same run afterwards."""
         if (nb, kind) not in runs:
             runs[(nb, kind)] = run_both_editions(nb, tmp_path_factory.mktemp(f"{nb.stem}-{kind}"), kind)
+            if kind == "native":                                  # the website test builds from these
+                site_run.publish(runs[(nb, kind)], site_run.shared_folder(tmp_path_factory))
         return runs[(nb, kind)]
 
     return get

@@ -1,6 +1,7 @@
 """The main job: papermill execution, report files, carrying on past a failure, exit status, quiet output."""
 import json
 import re
+from pathlib import Path
 
 import nbformat
 
@@ -92,3 +93,25 @@ def test_execute_gives_the_kernel_an_environment_and_restores_ours(tmp_path, mon
     assert row["status"] == "ok" and row["results"] == {"probe": "avx2", "kept": "theirs"}
     import os
     assert "DLC_PROBE" not in os.environ and os.environ["DLC_PROBE_KEPT"] == "ours"
+
+
+def test_progress_shows_cell_n_of_n_and_the_last_runs_time(tmp_path):
+    import io
+    import json as _json
+
+    from helpers.course.run import Progress, cell_progress, previous_times
+    cells = [{"cell_type": "code", "metadata": {"papermill": {"status": s}}, "source": "", "outputs": []}
+             for s in ("completed", "running", "pending")] + [{"cell_type": "markdown", "metadata": {}, "source": ""}]
+    out = tmp_path / "05_x.ipynb"
+    out.write_text(_json.dumps({"cells": cells}))
+    assert cell_progress(out) == (2, 3)
+    (tmp_path / "report.json").write_text(_json.dumps({"meta": {"mode": "full"},
+                                                       "notebooks": [{"notebook": "05_x", "duration_s": 65.0}]}))
+    previous = previous_times(tmp_path, "full")
+    assert previous == {"05_x": 65.0} and previous_times(tmp_path, "quick") == {}
+    p = Progress(tmp_path, [Path("05_x.ipynb"), Path("06_y.ipynb")], previous, io.StringIO(), tty=False)
+    p.started -= 10                                      # the output was written after the run started
+    line = p.line()
+    assert "05_x cell 2/3" in line and "(last run 1:05)" in line and "06_y" not in line
+    p.finished("05_x")
+    assert p.line() == ""

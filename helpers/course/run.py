@@ -5,26 +5,29 @@
     python -m helpers.course.run --quick notebooks/01_backpropagation_by_hand.ipynb
     python -m helpers.course.run --quick --avx2  # as an AVX2-only CPU: NumPy, PyTorch, oneDNN take their AVX2 kernels
 
-The terminal gets one line per notebook; what the kernel and papermill print (TensorFlow's C++ log,
+The terminal gets one line per notebook and, while they run, the running notebooks' cell n of N, time
+so far and the previous run's time (one line, rewritten; a line a minute when output is not a terminal);
+what the kernel and papermill print (TensorFlow's C++ log,
 ipykernel's warnings, tracebacks) goes to build/logs[-quick]/NN_name.log, linked from the report.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import logging
 import multiprocessing as mp
 import os
 import platform
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..device import avx2_env, set_threads
+from ..device import avx2_env, cpu_kind, set_threads
 from ..record import read_results
+from .report import write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -119,39 +122,73 @@ def _worker(args):
     return execute(*args)
 
 
-def write_report(rows: list[dict], meta: dict, build: Path) -> tuple[Path, Path]:
-    """Write report.json and a small self-contained report.html into build/."""
-    build.mkdir(parents=True, exist_ok=True)
-    js = build / "report.json"
-    js.write_text(json.dumps({"meta": meta, "notebooks": rows}, indent=2, ensure_ascii=False) + "\n")
-    esc = html.escape
-    body = []
-    for r in rows:
-        res = "".join(f"<li><code>{esc(k)}</code> = {esc(json.dumps(v, ensure_ascii=False)[:200])}</li>"
-                      for k, v in r.get("results", {}).items())
-        err = f"<pre>{esc(r['error'])}</pre>" if r.get("error") else ""
-        link = ""
-        if r.get("log"):  # relative, so the report still links its logs when build/ is moved
-            href = Path(os.path.relpath(r["log"], build)).as_posix()
-            link = f"<a href='{esc(href, quote=True)}'>log</a>"
-        body.append(f"<tr class='{r['status']}'><td>{esc(r['notebook'])}</td><td>{r['status']}</td>"
-                    f"<td>{r.get('duration_s', '')}</td><td>{esc(str(r.get('device', '')))}</td>"
-                    f"<td>{link}</td>"
-                    f"<td><ul>{res}</ul>{err}</td></tr>")
-    page = f"""<!doctype html><meta charset="utf-8"><title>Curriculum run report</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}tr.failed{{background:#fdd}}
-tr.ok td:nth-child(2){{color:green}}ul{{margin:0;padding-left:1.2em;font-size:90%}}</style>
-<h1>Curriculum run report</h1>
-<p>{esc(meta['finished'])} &middot; mode {esc(meta['mode'])} &middot; {meta['jobs']} job(s) &middot;
-{meta['passed']}/{meta['total']} passed in {meta['wall_s']} s &middot; {esc(meta['machine'])}</p>
-<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>device</th><th>kernel output</th>
-<th>recorded results</th></tr>
-{''.join(body)}</table>
-"""
-    ht = build / "report.html"
-    ht.write_text(page, encoding="utf-8")
-    return js, ht
+def cell_progress(out: Path) -> tuple[int, int] | None:
+    """(code cells finished or running, code cells) of a notebook papermill is writing (it saves at each cell)."""
+    try:
+        cells = [c for c in json.loads(out.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    except (OSError, ValueError, KeyError):
+        return None                                      # not there yet, or caught mid-write
+    status = [c.get("metadata", {}).get("papermill", {}).get("status") for c in cells]
+    return sum(s in ("running", "completed") for s in status), len(cells)
+
+
+def clock(seconds: float) -> str:
+    """m:ss"""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+class Progress(threading.Thread):
+    """The notebooks running now, cell n of N, time so far and the previous run's time: one line, kept fresh."""
+
+    def __init__(self, out_dir: Path, nbs: list[Path], previous: dict, stream, tty: bool):
+        """Watch the output notebooks of this run (written after `started`) in out_dir."""
+        super().__init__(daemon=True)
+        self.out_dir, self.nbs, self.previous, self.stream, self.tty = out_dir, nbs, previous, stream, tty
+        self.started, self.seen, self.last, self.done = time.time(), {}, {}, set()
+        self.stop = threading.Event()
+
+    def line(self) -> str:
+        """'05_cnns_on_cifar10 cell 34/120 4:12 (last run 15:20)' for each running notebook."""
+        parts = []
+        for nb in self.nbs:
+            out = self.out_dir / nb.name
+            if nb.stem in self.done or not out.exists() or out.stat().st_mtime < self.started:
+                continue
+            cells = cell_progress(out) or self.last.get(nb.stem)   # caught mid-write: the last count
+            self.last[nb.stem] = cells
+            since = time.time() - self.seen.setdefault(nb.stem, time.time())
+            last = f" (last run {clock(self.previous[nb.stem])})" if nb.stem in self.previous else ""
+            where = f"cell {cells[0]}/{cells[1]}" if cells else "starting"
+            parts.append(f"{nb.stem} {where} {clock(since)}{last}")
+        return " | ".join(parts)
+
+    def run(self):
+        """Every second on a terminal (one line, rewritten); every minute in a log."""
+        printed = time.time()
+        while not self.stop.wait(1.0):
+            text = self.line()                           # (watched every second: start times stay right)
+            if text and (self.tty or time.time() - printed >= 60):
+                self.stream.write(f"\r\033[K{text[:200]}" if self.tty else f"  ... {text}\n")
+                self.stream.flush()
+                printed = time.time()
+
+    def finished(self, stem: str):
+        """A notebook ended: clear the line (its result line follows)."""
+        self.done.add(stem)
+        if self.tty:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def previous_times(build: Path, mode: str) -> dict:
+    """{notebook: seconds} of the last run in this mode (build/report.json), for the estimate."""
+    try:
+        data = json.loads((build / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("meta", {}).get("mode") != mode:
+        return {}
+    return {r["notebook"]: r["duration_s"] for r in data.get("notebooks", []) if r.get("duration_s")}
 
 
 def main(argv=None) -> int:
@@ -182,8 +219,12 @@ def main(argv=None) -> int:
         print(f"as an AVX2-only CPU: {env or 'this CPU is one already'}", flush=True)
     tasks = [(nb, out_dir, a.quick, threads, a.timeout, None, log_dir, env) for nb in nbs]
     rows = []
+    terminal = os.fdopen(os.dup(1), "w", buffering=1)  # the kernel's output goes to the logs, not here
+    progress = Progress(out_dir, nbs, previous_times(a.build, mode), terminal, terminal.isatty())
+    progress.start()
 
     def show(row):
+        progress.finished(row["notebook"])
         rows.append(row)
         mark = "ok  " if row["status"] == "ok" else "FAIL"
         failure = f"  {row['error'][:300]}  (log: {row['log']})" if row["error"] else ""
@@ -197,12 +238,14 @@ def main(argv=None) -> int:
         with mp.get_context("spawn").Pool(jobs) as pool:
             for row in pool.imap_unordered(_worker, tasks):
                 show(row)
+    progress.stop.set()
     order = {nb.stem: i for i, nb in enumerate(nbs)}
     rows.sort(key=lambda r: order[r["notebook"]])
     passed = sum(r["status"] == "ok" for r in rows)
     meta = {"finished": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, "jobs": jobs,
             "total": len(rows), "passed": passed, "wall_s": round(time.perf_counter() - t0, 1),
-            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "cpu_kind": cpu_kind() + (" (run with the AVX2 switches)" if a.avx2 else "")}
     js, ht = write_report(rows, meta, a.build)
     print(f"{passed}/{len(rows)} notebooks passed in {meta['wall_s']} s; report: {ht} and {js}")
     return 0 if passed == len(rows) else 1
