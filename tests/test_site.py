@@ -115,8 +115,11 @@ def served(built):
         def log_message(self, *args):
             """No line per request."""
 
-    handler = functools.partial(Quiet, directory=str(built[0]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            """A browser that drops a connection early (a preload it no longer needs) is not a site error."""
+
+    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built[0])))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", built[1]
