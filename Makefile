@@ -11,7 +11,7 @@ RUN_JOBS ?= 1
 # JupyterLab refuses to start as root unless told: add --allow-root only then (containers, lab machines).
 LAB_ROOT := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
 
-.PHONY: setup run quick test unit lab student site bench clean help
+.PHONY: setup run quick test unit seeds lab student site bench clean help
 help:
 	@echo "make run       execute every notebook (full mode), write build/report.html and build/report.json"
 	@echo "make quick     the same in quick mode, $(JOBS) notebooks at a time"
@@ -19,6 +19,8 @@ help:
 	@echo "               its exercises graded, the student editions run, JupyterLab tested in Chromium;"
 	@echo "               on a CPU with AVX-512 the CPU-sensitive notebooks once more as an AVX2-only CPU"
 	@echo "make unit      the unit tests only (no notebook executed), about a minute and a half"
+	@echo "make seeds     every notebook's quick mode for seeds 0-4, checked as the suite checks it, a table"
+	@echo "               of notebook x seed (SEEDS=\"1 2\" for others, AVX2=1 as an AVX2-only CPU)"
 	@echo "make lab       JupyterLab on http://127.0.0.1:8888 in notebooks/, kernel = this venv's Python"
 	@echo "make student   student editions (nbgrader stubs in place of solutions) in build/student/"
 	@echo "make site      the course website in build/site/ from make run's notebooks (else make quick's), offline"
@@ -51,6 +53,11 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider -m "not notebook" tests
+
+# Every quick-mode assert must hold for other seeds: the notebooks' own asserts and tests/expect/ per seed.
+SEEDS ?= 0 1 2 3 4
+seeds: $(STAMP)
+	$(BIN)/python -m helpers.course.seeds --seeds $(SEEDS) -j $(JOBS) $(if $(AVX2),--avx2)
 
 # The venv's bin/ first on PATH: the kernel, nbgrader's formgrader (alembic) and terminals use this venv.
 lab: $(STAMP)

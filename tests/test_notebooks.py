@@ -16,7 +16,6 @@ DLC_TEST_CPU=native skips the AVX2 runs; DLC_TEST_CPU=avx2 runs every notebook a
 All checks of one run read the same execution: a session cache keyed by (notebook, CPU kind), and an
 xdist group per pair so that `pytest -n N --dist loadgroup` sends every test of a run to one worker.
 """
-import importlib.util
 import json
 import os
 import platform
@@ -34,11 +33,11 @@ from helpers.device import avx2_env
 from helpers.course.nbclean import compare_checked
 from helpers.record import read_results
 from helpers.course.run import execute, list_notebooks
+from helpers.course.seeds import load_expectations
 
 import site_run  # noqa: E402  (tests/site_run.py)
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECT_DIR = Path(__file__).parent / "expect"
 NOTEBOOKS = list_notebooks()
 NB10 = "10_case_visual_quality_inspection"
 QEMU = shutil.which("qemu-x86_64")
@@ -70,17 +69,6 @@ PER_RUN = [pytest.param(nb, kind, id=f"{nb.stem}-{kind}",
                         marks=[pytest.mark.notebook, pytest.mark.xdist_group(f"{nb.stem}-{kind}")])
            for nb, kind in RUNS]
 WITH_EXERCISES = [p for p in PER_RUN if p.values[0].name[:2] >= "01"]
-
-
-def load_expectations() -> dict:
-    """{notebook stem: check function} from tests/expect/nb*.py."""
-    checks = {}
-    for f in sorted(EXPECT_DIR.glob("nb*.py")):
-        spec = importlib.util.spec_from_file_location(f"expect_{f.stem}", f)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        checks[mod.NOTEBOOK] = mod.check
-    return checks
 
 
 EXPECT = load_expectations()
