@@ -3,22 +3,12 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
+from notebook_util import write_notebook as _nb
 
 from helpers.course import run
 
 # Written by the kernel straight to its file descriptor 2, as TensorFlow's C++ logging is.
 NOISE = "import os\nos.write(2, b'FD2-NOISE from the kernel\\n')"
-
-
-def _nb(path, *sources):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [nbformat.v4.new_code_cell("QUICK = False\nSEED = 0\nDEVICE = 'auto'")]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb.cells = cells + [nbformat.v4.new_code_cell(s) for s in sources]
-    nbformat.write(nb, path)
-    return path
 
 
 def _assert_quiet(captured):

@@ -2,19 +2,9 @@
 a table of notebook x seed naming each failing assert, a non-zero exit when any run fails."""
 import json
 
-import nbformat
+from notebook_util import write_notebook as _nb
 
 from helpers.course import seeds
-
-
-def _nb(path, *sources):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [nbformat.v4.new_code_cell("QUICK = False\nSEED = 0\nDEVICE = 'auto'")]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb.cells = cells + [nbformat.v4.new_code_cell(s) for s in sources]
-    nbformat.write(nb, path)
-    return path
 
 
 def test_sweep_names_each_failing_assert(tmp_path, capsys):
