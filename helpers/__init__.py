@@ -37,9 +37,10 @@ __version__ = "0.1.0"
 
 
 def setup(seed: int = 0, device_name: str | None = "auto", quick: bool = False):
-    """A notebook's set-up after its imports: seed everything, pick the device, record both, print the machine."""
+    """A notebook's set-up after its imports: seed everything, pick the device, record them, print the machine."""
     set_seed(seed)
     dev = device(device_name)
+    record("seed", int(seed))
     record("device", str(dev))
     record("quick", bool(quick))
     print(describe())

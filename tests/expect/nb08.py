@@ -12,12 +12,17 @@ def _check_real_data(r, quick):
     assert 0 < r["hdf_gap_8_6_failures"] < r["hdf_gap_8_6_rows"]         # the float-rounded boundary
     assert r["f1_leaky"] > r["f1_gb_raw"] + 0.15
     assert 0.15 < r["f1_logistic"] < r["f1_gb_raw"] < r["f1_gb_physics"]
-    assert 0.9 < r["f1_ceiling_train"] < 0.93
-    assert abs(r["f1_ceiling_test"] - 114 / 125) < 1e-9                  # 57 of 68 test failures learnable
-    assert r["hdf_boundary_test"] == {"rows": 3, "hdf": 2}
-    assert r["hdf_boundary_train"]["rows"] == 24 and abs(r["hdf_boundary_train"]["hdf_share"] - 10 / 24) < 1e-9
+    # about 5 in 6 failures are of a learnable mode, on any split (TWF and RNF: 65 of 339 rows)
+    assert 0.87 < r["f1_ceiling_train"] < 0.95 and 0.84 < r["f1_ceiling_test"] < 0.98
+    boundary = r["hdf_boundary_train"]["rows"] + r["hdf_boundary_test"]["rows"]
+    assert boundary == r["hdf_gap_8_6_rows"] and r["hdf_boundary_test"]["hdf"] <= r["hdf_boundary_test"]["rows"]
     edge = r["f1_boundary_all_or_none"]
-    assert edge["none alarm"] < 0.9 < edge["all alarm"] <= r["f1_ceiling_test"]
+    assert edge["all alarm"] <= r["f1_ceiling_test"] + 0.03
+    if r["seed"] == 0:                         # the split the notebook's text describes
+        assert abs(r["f1_ceiling_test"] - 114 / 125) < 1e-9              # 57 of 68 test failures learnable
+        assert r["hdf_boundary_test"] == {"rows": 3, "hdf": 2}
+        assert r["hdf_boundary_train"]["rows"] == 24 and abs(r["hdf_boundary_train"]["hdf_share"] - 10 / 24) < 1e-9
+        assert edge["none alarm"] < 0.9 < edge["all alarm"]
     assert r["f1_gb_per_mode"] > (0.8 if quick else 0.87)
     assert r["average_precision"]["gb_per_mode"] > r["average_precision"]["logistic"]
     assert min(r["f1_mlp_unweighted"], r["f1_mlp_weighted"]) > (0.3 if quick else 0.45)
