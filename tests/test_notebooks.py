@@ -261,7 +261,9 @@ def test_int8_models_agree_on_an_emulated_avx2_cpu(executed):
     assert res["cpu"]["kind"] == "x86-avx2" and not res["cpu"]["vnni"], f"not emulated as Haswell: {res['cpu']}"
     native = row["results"]["int8_agreement"]
     assert res["fp32"]["agreement"] > 0.99, res
-    assert res["int8"]["agreement"] >= 0.85, (
+    # 7-bit weights: the 16-bit pair sums are exact, so the AVX2 path agrees as well as the native one did
+    # (a few images of rounding apart); saturated sums would lose many more
+    assert res["int8"]["agreement"] >= max(0.7, native - 0.03), (
         f"on an AVX2 CPU without VNNI the int8 model picks the float model's class for only "
         f"{res['int8']['agreement']:.1%} of {res['n']} images (natively {native:.1%}): its int16 sums saturate; "
         f"quantize with reduce_range=True (7-bit weights)")
