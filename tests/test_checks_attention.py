@@ -54,90 +54,91 @@ def test_mask_rejects_typical_mistakes(mistake, hint, capsys):
     fails(C.check_attention_mask, mistake, hint, capsys)
 
 
-# ------------------------------------------------------------------ sinusoidal encoding with another base
+# ------------------------------------------------------------------ relative position indices
 
-def pe_ok(n, d, base):
-    pos = np.arange(n)[:, None]
-    ang = pos / base ** (np.arange(0, d, 2) / d)
-    pe = np.zeros((n, d))
-    pe[:, 0::2], pe[:, 1::2] = np.sin(ang), np.cos(ang)
-    return pe
+def rel_ok(n, k):
+    i = np.arange(n)
+    return np.clip(i[None, :] - i[:, None], -k, k) + k
 
 
-def pe_torch(n, d, base):
+def rel_loop(n, k):
+    return [[min(max(j - i, -k), k) + k for j in range(n)] for i in range(n)]
+
+
+def rel_torch(n, k):
     import torch
-    pos = torch.arange(n, dtype=torch.float64)[:, None]
-    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float64) * (-np.log(base) / d))
-    return torch.stack([torch.sin(pos * div), torch.cos(pos * div)], dim=-1).reshape(n, d)
+    pos = torch.arange(n)
+    return (pos[None, :] - pos[:, None]).clamp(-k, k) + k
 
 
-@pytest.mark.parametrize("fn", [pe_ok, pe_torch])
-def test_pe_accepts_right_answers(fn, capsys):
-    passes(C.check_sinusoidal_pe, fn, capsys)
+@pytest.mark.parametrize("fn", [rel_ok, rel_loop, rel_torch])
+def test_relative_positions_accept_right_answers(fn, capsys):
+    passes(C.check_relative_positions, fn, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
-    (lambda n, d, b: pe_ok(n, d, 10_000.0), "base 10000"),
-    (lambda n, d, b: pe_ok(n, d, b)[:, np.arange(d) ^ 1], "swapped"),
-    (lambda n, d, b: np.concatenate([pe_ok(n, d, b)[:, 0::2], pe_ok(n, d, b)[:, 1::2]], 1), "all the sines first"),
-    (lambda n, d, b: C._pe(n, d, b, expo=1.0), "i/d_model"),
-    (lambda n, d, b: C._pe(n, d, b, expo=4.0), "times 2"),
-    (lambda n, d, b: pe_ok(n + 1, d, b)[1:], "start at 0"),
-    (lambda n, d, b: pe_ok(n, d, 1.0 / b), "instead of dividing"),
-    (lambda n, d, b: pe_ok(n, d, b).T, "shape"),
-    (lambda n, d, b: pe_ok(n, d, b) + 0.01, "values are wrong"),
+    (lambda n, k: rel_ok(n, k) - k, "silently pick rows from the END"),
+    (lambda n, k: 2 * k - rel_ok(n, k), "not i - j"),
+    (lambda n, k: np.arange(n)[None, :] - np.arange(n)[:, None] + k, "not clipped"),
+    (lambda n, k: np.clip(rel_ok(n, k), k, None), "not at 0"),
+    (lambda n, k: np.abs(rel_ok(n, k) - k) + k, "direction"),
+    (lambda n, k: np.clip(rel_ok(n, k), 1, 2 * k - 1), "one below"),
+    (lambda n, k: rel_ok(n, k)[:, :-1], "shape"),
+    (lambda n, k: rel_ok(n, k) + np.eye(n, dtype=int), "indices are wrong"),
     (_stub, "not implemented yet"),
 ])
-def test_pe_rejects_typical_mistakes(mistake, hint, capsys):
-    fails(C.check_sinusoidal_pe, mistake, hint, capsys)
+def test_relative_positions_reject_typical_mistakes(mistake, hint, capsys):
+    fails(C.check_relative_positions, mistake, hint, capsys)
 
 
-# ------------------------------------------------------------------ one query by hand
+# ------------------------------------------------------------------ mean pooling over the real tokens
 
-def attend_ok(q, K, V, allowed):
-    s = K @ q / np.sqrt(len(q))
-    s = np.where(allowed, s, -np.inf)
-    w = np.exp(s - s.max())
-    return (w / w.sum()) @ V
+def pool_ok(h, mask):
+    m = mask[:, :, None]
+    return (h * m).sum(1) / np.maximum(m.sum(1), 1)
 
 
-def attend_torch(q, K, V, allowed):
+def pool_torch(h, mask):
     import torch
-    import torch.nn.functional as F
-    t = lambda a: torch.as_tensor(a)[None, None]  # noqa: E731
-    return F.scaled_dot_product_attention(t(q)[:, :, None], t(K), t(V), attn_mask=t(allowed)[:, :, None])[0, 0, 0]
+    h, m = torch.as_tensor(h), torch.as_tensor(mask).unsqueeze(-1).to(torch.float64)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
-def _sm(z):
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def pool_loop(h, mask):
+    out = np.zeros((h.shape[0], h.shape[2]))
+    for b in range(h.shape[0]):
+        real = [h[b, t] for t in range(h.shape[1]) if mask[b, t]]
+        if real:
+            out[b] = np.mean(real, axis=0)
+    return out
 
 
-@pytest.mark.parametrize("fn", [attend_ok, attend_torch])
-def test_attend_accepts_right_answers(fn, capsys):
-    passes(C.check_attend_one, fn, capsys)
+@pytest.mark.parametrize("fn", [pool_ok, pool_torch, pool_loop])
+def test_mean_pool_accepts_right_answers(fn, capsys):
+    passes(C.check_mean_pool, fn, capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
-    (lambda q, K, V, a: _sm(np.where(a, K @ q, -np.inf)) @ V, "not scaled"),
-    (lambda q, K, V, a: _sm(np.where(a, K @ q / len(q), -np.inf)) @ V, "not d_k"),
-    (lambda q, K, V, a: _sm(K @ q / np.sqrt(len(q))) @ V, "mask is ignored"),
-    (lambda q, K, V, a: np.where(a, _sm(K @ q / np.sqrt(len(q))), 0) @ V, "without renormalising"),
-    (lambda q, K, V, a: _sm(np.where(~a, K @ q / np.sqrt(len(q)), -np.inf)) @ V, "inverted"),
-    (lambda q, K, V, a: _sm(np.where(a, K @ q / np.sqrt(V.shape[1]), -np.inf)) @ V, "d_v"),
-    (lambda q, K, V, a: _sm(np.where(a, K @ q / np.sqrt(len(q)), -np.inf)), "shape"),
-    (lambda q, K, V, a: _sm(np.where(a, K @ q / np.sqrt(len(q)), -np.inf)) @ V + 0.1, "is not softmax"),
+    (lambda h, m: h.mean(1), "padding included"),
+    (lambda h, m: (h * m[:, :, None]).sum(1), "divided by their count"),
+    (lambda h, m: (h * m[:, :, None]).sum(1) / h.shape[1], "padded length L"),
+    (lambda h, m: h.sum(1) / np.maximum(m.sum(1, keepdims=True), 1), "zero the padding"),
+    (lambda h, m: (h * (1 - m)[:, :, None]).sum(1) / np.maximum((1 - m).sum(1, keepdims=True), 1), "inverted"),
+    (lambda h, m: (h * m[:, :, None]).sum(1) / m.sum(1, keepdims=True), "0/0"),
+    (lambda h, m: pool_ok(h, m) + 0.01, "not sum(h * mask)"),
+    (lambda h, m: pool_ok(h, m)[:, :-1], "shape"),
     (_stub, "not implemented yet"),
 ])
-def test_attend_rejects_typical_mistakes(mistake, hint, capsys):
-    fails(C.check_attend_one, mistake, hint, capsys)
+def test_mean_pool_rejects_typical_mistakes(mistake, hint, capsys):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fails(C.check_mean_pool, mistake, hint, capsys)
 
 
-def test_attend_rejects_mutation(capsys):
-    def mutating(q, K, V, allowed):
-        q /= np.sqrt(len(q))
-        return attend_ok(q * np.sqrt(len(q)), K, V, allowed)
-    fails(C.check_attend_one, mutating, "changed its inputs", capsys)
+def test_mean_pool_rejects_mutation(capsys):
+    def mutating(h, mask):
+        h *= mask[:, :, None]
+        return pool_ok(h, mask)
+    fails(C.check_mean_pool, mutating, "changed its input", capsys)
 
 
 # ------------------------------------------------------------------ parameters of a block
@@ -182,8 +183,8 @@ def test_failures_do_not_print_the_answer(capsys):
     assert not ok
     for d, h, f, bias in [(48, 6, 192, True), (100, 4, 400, True)]:
         assert str(C._block(d, h, f, bias)) not in out
-    for checker, wrong in [(C.check_attend_one, lambda q, K, V, a: np.zeros(V.shape[1])),
-                           (C.check_sinusoidal_pe, lambda n, d, b: np.zeros((n, d))),
+    for checker, wrong in [(C.check_mean_pool, lambda h, m: np.zeros((h.shape[0], h.shape[2]))),
+                           (C.check_relative_positions, lambda n, k: np.zeros((n, n))),
                            (C.check_attention_mask, lambda L, m: np.ones((len(L), m, m), bool))]:
         ok, out = run(checker, wrong, capsys)
         assert not ok and out.count("\n") == 1 and "array" not in out and "[0" not in out, out

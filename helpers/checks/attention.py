@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _call, _checker, _diagnose, _Fail, _hint, _np, _result
 
-__all__ = ["check_attention_mask", "check_sinusoidal_pe", "check_attend_one", "check_block_params"]
+__all__ = ["check_attention_mask", "check_relative_positions", "check_mean_pool", "check_block_params"]
 
 
 # ----------------------------------------------------------------------------- masks
@@ -62,86 +62,69 @@ def check_attention_mask(fn) -> bool:
     return True
 
 
-# ----------------------------------------------------------------------------- positional encoding
+# ----------------------------------------------------------------------------- relative positions
 
-def _pe(n, d, base, interleave=True, swap=False, expo=2.0):
-    """Reference sinusoidal encoding and its typical variants."""
-    pos = np.arange(n)[:, None]
-    i = np.arange(d // 2)[None, :]
-    ang = pos / base ** (expo * i / d)
-    s, c = (np.cos(ang), np.sin(ang)) if swap else (np.sin(ang), np.cos(ang))
-    if not interleave:
-        return np.concatenate([s, c], axis=1)
-    out = np.empty((n, d))
-    out[:, 0::2], out[:, 1::2] = s, c
-    return out
+def _rel(n, k, sign=1, clip=True, shift=True, lo=None):
+    """Reference: index[i, j] = clip(j - i, -k, k) + k, and its typical variants."""
+    d = sign * (np.arange(n)[None, :] - np.arange(n)[:, None])
+    if clip:
+        d = np.clip(d, -k if lo is None else lo, k)
+    return d + (k if shift else 0)
 
 
 @_checker
-def check_sinusoidal_pe(fn) -> bool:
-    """Check fn(n_positions, d_model, base) -> [n_positions, d_model] sinusoidal encodings with that base."""
-    for n, d, base in [(12, 8, 300.0), (30, 16, 500.0), (7, 4, 10_000.0), (50, 32, 2_000.0)]:
-        out = _result(fn(n, d, base), (n, d), "encoding")
-        expected = _pe(n, d, base)
-        if np.all(np.isfinite(out)) and np.allclose(out, expected, rtol=1e-6, atol=1e-6):
+def check_relative_positions(fn) -> bool:
+    """Check fn(n, max_distance) -> [n, n] ints, clip(j - i, -k, k) + k: the row of a (2k+1)-row table."""
+    for n, k in [(6, 2), (9, 3), (4, 5), (1, 2), (12, 1)]:
+        out = _result(fn(n, k), (n, n), "index matrix")
+        expected = _rel(n, k)
+        if np.array_equal(out, expected):
             continue
-        cands = [("you used the base 10000 whatever `base` is: the wavelengths must follow the argument",
-                  _pe(n, d, 10_000.0) if base != 10_000.0 else None),
-                 ("sin and cos are swapped: even columns 2i hold sin, odd columns 2i+1 hold cos",
-                  _pe(n, d, base, swap=True)),
-                 ("you put all the sines first and all the cosines after; they alternate column by column "
-                  "(sin in 2i, cos in 2i+1)", _pe(n, d, base, interleave=False)),
-                 ("the exponent is 2i/d_model where i counts sin/cos PAIRS; you used i/d_model",
-                  _pe(n, d, base, expo=1.0)),
-                 ("the exponent is 2i/d_model where i counts PAIRS; you used the column index (2i) times 2",
-                  _pe(n, d, base, expo=4.0)),
-                 ("the positions start at 0 (the first row is sin 0 = 0, cos 0 = 1)", _pe(n + 1, d, base)[1:]),
-                 ("you multiplied the position by base^(2i/d) instead of dividing",
-                  _pe(n, d, 1.0 / base))]
-        _diagnose(out, expected, cands, f"with n={n}, d_model={d}, base={base:g} the values are wrong; "
-                  "PE[p, 2i] = sin(p / base^(2i/d_model)) and PE[p, 2i+1] = cos(the same angle)")
-    print("PASS check_sinusoidal_pe: right for 4 hidden bases and sizes")
+        cands = [("the offsets are not shifted by +max_distance: negative indices would silently pick rows from "
+                  "the END of the table (Python and PyTorch wrap them); add max_distance", _rel(n, k, shift=False)),
+                 ("the offset is key minus query, j - i (the key's position seen from the query), not i - j",
+                  _rel(n, k, sign=-1)),
+                 ("the offsets are not clipped: keys further than max_distance share the row of +/-max_distance",
+                  _rel(n, k, clip=False)),
+                 ("keys before the query need their own rows: clip to [-max_distance, max_distance], not at 0",
+                  _rel(n, k, lo=0)),
+                 ("the distance has a direction: a key 2 before and a key 2 after the query get different rows "
+                  "(you used |j - i|)", np.clip(np.abs(_rel(n, k, shift=False)), 0, k) + k),
+                 ("clip at max_distance itself, not one below it", _rel(n, k - 1) + 1 if k > 1 else None)]
+        _diagnose(out, expected, cands, f"for n={n}, max_distance={k} the indices are wrong; row [i, j] is the "
+                  "offset j - i clipped to [-max_distance, max_distance], plus max_distance")
+    print("PASS check_relative_positions: right for 5 hidden sizes and distances")
     return True
 
 
-# ----------------------------------------------------------------------------- one query
-
-def _softmax(z):
-    """Softmax of a 1-D vector (reference)."""
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
+# ----------------------------------------------------------------------------- mean pooling with a mask
 
 @_checker
-def check_attend_one(fn) -> bool:
-    """Check fn(q, K, V, allowed) -> output vector of scaled dot-product attention for one query."""
-    rng = np.random.default_rng(701)
-    for n_keys, d_k, d_v in [(5, 4, 3), (8, 16, 6), (3, 2, 5), (10, 64, 8)]:
-        q, K, V = rng.normal(size=d_k), rng.normal(size=(n_keys, d_k)), rng.normal(size=(n_keys, d_v))
-        q *= 1.5                                       # so that scaling matters
-        allowed = rng.random(n_keys) < 0.7
-        allowed[0] = True
-        allowed[-1] = False
-        out = _call(fn, (q, K, V, allowed), shape=(d_v,), what="output", changed="your function changed its inputs")
-        s = K @ q
-        z = np.where(allowed, s / np.sqrt(d_k), -np.inf)
-        w = _softmax(z)
-        expected = w @ V
+def check_mean_pool(fn) -> bool:
+    """Check fn(h, mask) -> [B, d], the mean of h [B, L, d] over the positions where mask [B, L] is 1."""
+    rng = np.random.default_rng(707)
+    for lengths, L, d in [([3, 6, 1], 6, 4), ([2, 5], 8, 3), ([4], 4, 5), ([7, 0, 2], 7, 2)]:
+        h = rng.normal(size=(len(lengths), L, d)) + 2.0           # padding rows hold real numbers too
+        mask = (np.arange(L)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
+        out = _call(fn, (h, mask), shape=(len(lengths), d), what="pooled vectors")
+        count = mask.sum(1, keepdims=True)
+        total = (h * mask[:, :, None]).sum(1)
+        expected = total / np.maximum(count, 1)
         if np.all(np.isfinite(out)) and np.allclose(out, expected, rtol=1e-7, atol=1e-9):
             continue
-        w_post = np.where(allowed, _softmax(s / np.sqrt(d_k)), 0.0)
-        cands = [("the scores are not scaled: divide q.k by sqrt(d_k)", _softmax(np.where(allowed, s, -np.inf)) @ V),
-                 ("the scale is sqrt(d_k), not d_k", _softmax(np.where(allowed, s / d_k, -np.inf)) @ V),
-                 ("the mask is ignored: blocked keys must get weight 0 (score -inf before the softmax)",
-                  _softmax(s / np.sqrt(d_k)) @ V),
-                 ("you zeroed the blocked weights AFTER the softmax without renormalising: the allowed weights "
-                  "must sum to 1 (mask the scores before the softmax)", w_post @ V),
-                 ("the mask is inverted: `allowed` is True where the query MAY attend",
-                  _softmax(np.where(~allowed, s / np.sqrt(d_k), -np.inf)) @ V),
-                 ("you divided by sqrt(d_v); the scale comes from the dimension of the queries and keys, d_k",
-                  _softmax(np.where(allowed, s / np.sqrt(d_v), -np.inf)) @ V)]
-        _diagnose(out, expected, cands, "the output is not softmax(q.K^T / sqrt(d_k), masked) @ V")
-    print("PASS check_attend_one: right on 4 hidden queries with masks")
+        if not np.all(np.isfinite(out)) and np.any(count == 0):
+            raise _Fail("a sequence with no real token gives 0/0 = nan: divide by max(count, 1), so its "
+                        "vector is 0")
+        cands = [("you averaged over every position, padding included: the padding vectors pull the mean "
+                  "(use the mask)", h.mean(1)),
+                 ("the sum over the real tokens is right, but it must be divided by their count", total),
+                 ("you divided by the padded length L, not by the number of real tokens", total / L),
+                 ("you summed every position (padding too) and divided by the real count: zero the padding "
+                  "vectors first", h.sum(1) / np.maximum(count, 1)),
+                 ("the mask is inverted: 1 marks a real token", (h * (1 - mask)[:, :, None]).sum(1)
+                  / np.maximum(L - count, 1))]
+        _diagnose(out, expected, cands, "the pooled vectors are not sum(h * mask) / count of real tokens")
+    print("PASS check_mean_pool: right on 4 hidden batches, an empty sequence included")
     return True
 
 
