@@ -119,7 +119,19 @@ def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: 
 
 
 def _worker(args):
+    """execute(*args) in a worker process."""
     return execute(*args)
+
+
+def run_tasks(worker, tasks: list, jobs: int, show) -> None:
+    """worker(task) for every task, `jobs` at a time in spawned processes (here when 1); show(row) as each ends."""
+    if jobs == 1:
+        for t in tasks:
+            show(worker(t))
+        return
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        for row in pool.imap_unordered(worker, tasks):
+            show(row)
 
 
 def cell_progress(out: Path) -> tuple[int, int] | None:
@@ -231,13 +243,7 @@ def main(argv=None) -> int:
         print(f"[{len(rows)}/{len(nbs)}] {mark} {row['notebook']:<40} {row['duration_s']:>7.1f} s{failure}",
               flush=True)
 
-    if jobs == 1:
-        for t in tasks:
-            show(execute(*t))
-    else:
-        with mp.get_context("spawn").Pool(jobs) as pool:
-            for row in pool.imap_unordered(_worker, tasks):
-                show(row)
+    run_tasks(_worker, tasks, jobs, show)
     progress.stop.set()
     order = {nb.stem: i for i, nb in enumerate(nbs)}
     rows.sort(key=lambda r: order[r["notebook"]])

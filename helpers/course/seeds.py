@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import multiprocessing as mp
 import re
 import sys
 import time
@@ -23,8 +22,7 @@ import traceback
 from pathlib import Path
 
 from ..device import avx2_env
-from ..record import read_results
-from .run import execute, list_notebooks
+from .run import execute, list_notebooks, run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECT_DIR = ROOT / "tests" / "expect"
@@ -86,9 +84,7 @@ def _run(args):
     folder = out / f"seed-{seed}"
     row = execute(nb, folder, quick=True, threads=threads, timeout=timeout, extra_params={"SEED": seed},
                   log_dir=folder, env=env)
-    row["seed"] = seed
-    if row["status"] == "ok":
-        row["results"] = read_results(row["output"])
+    row["seed"] = seed                          # execute() has read the recorded results already
     return row
 
 
@@ -134,13 +130,7 @@ def main(argv=None) -> int:
               f"{row['duration_s']:>6.1f} s" + ("" if v == "ok" else f"  {v[:300]}  (log: {row['log']})"),
               flush=True)
 
-    if jobs == 1:
-        for t in tasks:
-            show(_run(t))
-    else:
-        with mp.get_context("spawn").Pool(jobs) as pool:
-            for row in pool.imap_unordered(_run, tasks):
-                show(row)
+    run_tasks(_run, tasks, jobs, show)
     names = [nb.stem for nb in nbs]
     text = table(verdicts, names, a.seeds)
     failed = sum(v != "ok" for v in verdicts.values())
