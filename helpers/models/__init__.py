@@ -1,7 +1,8 @@
-"""The models room: the seed CNN and its twins (seed_cnn), the fast CIFAR network (fastnet), its
-augmentation (augment) and training recipe (fastcifar), the scale-out entry points (distributed for
-torch DDP, tfdistribute for TensorFlow), the edge export (edge: ONNX Runtime, int8) and a real
-pre-trained text encoder shipped in a PyPI package (pretrained: all-MiniLM-L6-v2, offline).
+"""The models room: the seed CNN and its twins (seed_cnn), the seed LSTM in PyTorch (seed_lstm), the
+fast CIFAR network (fastnet), its augmentation (augment) and training recipe (fastcifar), the
+scale-out entry points (distributed for torch DDP, tfdistribute for TensorFlow), the edge export
+(edge: ONNX Runtime, int8) and a real pre-trained text encoder shipped in a PyPI package
+(pretrained: all-MiniLM-L6-v2, offline).
 
 Importing this package loads no framework; each module imports its framework at its top.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import importlib as _importlib
 
-MODULES = ("seed_cnn", "fastnet", "augment", "fastcifar", "distributed", "tfdistribute", "edge", "pretrained")
+MODULES = ("seed_cnn", "seed_lstm", "fastnet", "augment", "fastcifar", "distributed", "tfdistribute", "edge", "pretrained")
 
 
 def count_params(model) -> int:
