@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib as _importlib
 
-MODULES = ("seed_cnn", "seed_lstm", "fastnet", "augment", "fastcifar", "distributed", "tfdistribute", "edge", "pretrained")
+MODULES = ("seed_cnn", "seed_lstm", "finetune", "fastnet", "augment", "fastcifar", "distributed", "tfdistribute", "edge", "pretrained")
 
 
 def count_params(model) -> int:
