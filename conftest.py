@@ -51,7 +51,8 @@ def pytest_terminal_summary(terminalreporter):
 # on every worker (longest-first scheduling under `pytest -n N --dist loadgroup`). Groups not listed
 # count as short; the numbers only order the run, nothing asserts them.
 LONG_GROUPS = {"10_case_visual_quality_inspection-native": 105, "12_scaling_out": 98, "05_cnns_on_cifar10": 80,
-               "test_distributed": 52, "07_attention_and_transformers": 43, "06_lstms_and_sequences": 43,
+               "test_distributed": 52, "13_large_models_on_a_budget": 50, "07_attention_and_transformers": 43,
+               "06_lstms_and_sequences": 43,
                "10_case_visual_quality_inspection": 40, "test_nbgrader": 38, "09_case_remaining_useful_life": 36,
                "browser": 33, "08_case_predictive_maintenance": 24,
                "site": -1}   # the website test waits for every notebook run: it goes last
