@@ -95,6 +95,13 @@ def _f1_best(y, p, cost_miss, cost_stop):
     return float(cands[int(np.argmax(f1))])
 
 
+def _without_never(y, p, cost_miss, cost_stop):
+    """Every distinct score as a candidate, but not 'never alarm'."""
+    cands = np.unique(p)
+    costs = [cost_miss * np.sum((y == 1) & (p < t)) + cost_stop * np.sum((y == 0) & (p >= t)) for t in cands]
+    return float(cands[int(np.argmin(costs))])
+
+
 @pytest.mark.parametrize("mistake, hint", [
     (lambda y, p, m, s: cost_threshold_ok(y, p, s, m), "swapped"),
     (lambda y, p, m, s: 0.5, "default threshold"),
@@ -102,6 +109,7 @@ def _f1_best(y, p, cost_miss, cost_stop):
     (_f1_best, "maximises F1"),
     (_strict, "score >= t"),
     (lambda y, p, m, s: float(np.median(p)), "cheaper threshold exists"),
+    (_without_never, "never alarming"),
     (lambda y, p, m, s: np.array([0.1, 0.2]), "shape"),
     (in_place(cost_threshold_ok, lambda y, p, m, s: p.sort()), "changed its input"),
     (_stub, "not implemented yet"),

@@ -101,11 +101,24 @@ def split_ok(y, frac, seed):
     return np.setdiff1d(np.arange(len(y)), test), test
 
 
-def test_split_accepts_by_hand_and_sklearn(capsys):
-    from sklearn.model_selection import train_test_split
+def split_floor_ceil(rounding):
+    def split(y, frac, seed):
+        rng = np.random.default_rng(seed)
+        test = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:int(rounding(frac * np.sum(y == c)))]
+                               for c in np.unique(y)])
+        return np.setdiff1d(np.arange(len(y)), test), test
+    return split
+
+
+def test_split_accepts_by_hand(capsys):
     passes(C.check_stratified_split, split_ok, capsys)
-    assert C.check_stratified_split(lambda y, f, s: train_test_split(np.arange(len(y)), test_size=f,
-                                                                     random_state=s, stratify=y))
+    passes(C.check_stratified_split, split_floor_ceil(np.round), capsys)      # NumPy's round: no half in the cases
+
+
+def test_split_sklearn_refuses_a_class_of_one(capsys):
+    from sklearn.model_selection import train_test_split
+    fails(C.check_stratified_split, lambda y, f, s: train_test_split(np.arange(len(y)), test_size=f, random_state=s,
+                                                                     stratify=y), "too few", capsys)
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -117,6 +130,8 @@ def test_split_accepts_by_hand_and_sklearn(capsys):
     (lambda y, f, s: split_ok(y, f, 0), "same test set"),
     (lambda y, f, s: split_ok(y, f, np.random.randint(1 << 30)), "same seed gave two different"),
     (lambda y, f, s: split_ok(y, f, s)[1], "two arrays"),
+    (split_floor_ceil(np.floor), "int() cuts that down"),
+    (split_floor_ceil(np.ceil), "ceil() rounds that up"),
     (_stub, "not implemented yet"),
 ])
 def test_split_rejects_typical_mistakes(mistake, hint, capsys):

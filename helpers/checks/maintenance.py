@@ -93,11 +93,15 @@ def _best_threshold(y, p, cost_miss, cost_stop):
 def check_cost_threshold(fn) -> bool:
     """Check fn(y_true, scores, cost_miss, cost_stop) -> threshold t (alarm when score >= t) of least total cost."""
     rng = np.random.default_rng(802)
+    # the last case: a stop costs 40 misses and the highest score is a healthy machine, so never alarming
+    # (a threshold above every score) is the cheapest choice
     for n, rate, cost_miss, cost_stop, skew in [(3000, 0.04, 5000.0, 250.0, 3.0), (2000, 0.1, 800.0, 400.0, 0.3),
-                                                 (4000, 0.02, 20000.0, 100.0, 2.0)]:
+                                                 (4000, 0.02, 20000.0, 100.0, 2.0), (600, 0.05, 50.0, 2000.0, 1.0)]:
         y = (rng.random(n) < rate).astype(np.int64)
         z = rng.normal(0, 1, n) + 2.2 * y
         p = 1.0 / (1.0 + np.exp(-(z - 2.0) * skew))            # scores, deliberately not calibrated
+        if cost_stop > cost_miss:
+            p[np.flatnonzero(y == 0)[0]] = p.max() + 0.01
         out = float(_call(fn, (y, p), cost_miss, cost_stop, shape=(), what="threshold"))
         best_t, best = _best_threshold(y, p, cost_miss, cost_stop)
         mine = _total_cost(y, p, out, cost_miss, cost_stop)
@@ -110,6 +114,9 @@ def check_cost_threshold(fn) -> bool:
             tp = np.sum((y == 1) & (p >= t))
             f1s.append(2 * tp / (np.sum(p >= t) + np.sum(y == 1)))
         f1_t = np.unique(p)[int(np.argmax(f1s))]
+        if np.isinf(best_t) and out >= np.min(p) and mine > best:
+            raise _Fail("never alarming (a threshold above every score, np.inf) can be the cheapest choice: "
+                        "when a stop costs far more than a miss, include it among the candidates")
         if _total_cost(y, p, out, cost_miss, cost_stop, strict=True) <= best * (1 + 1e-12) + 1e-9:
             raise _Fail("your threshold is right for 'alarm when score > t'; the convention here is "
                         "score >= t (a score equal to the threshold raises the alarm)")
@@ -124,7 +131,7 @@ def check_cost_threshold(fn) -> bool:
                 raise _Fail(hint)
         raise _Fail(f"with cost_miss={cost_miss:g}, cost_stop={cost_stop:g} your threshold costs {mine:,.0f}; "
                     f"a cheaper threshold exists (try every distinct score as a candidate)")
-    print("PASS check_cost_threshold: your thresholds reach the least total cost on 3 hidden validation sets")
+    print("PASS check_cost_threshold: your thresholds reach the least total cost on 4 hidden validation sets")
     return True
 
 

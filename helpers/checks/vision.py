@@ -100,7 +100,9 @@ def check_int8_size(fn) -> bool:
 def check_stratified_split(fn) -> bool:
     """Check fn(y, test_fraction, seed) -> (train indices, test indices): stratified, disjoint, complete, seeded."""
     rng = np.random.default_rng(1003)
-    for counts, frac in [((300, 300, 300, 300), 0.2), ((500, 40, 160, 12, 88), 0.25), ((90, 910), 0.3)]:
+    # the last case: shares that are not whole numbers (2.1, 3.9, 6.6, 1.8 rows) and a class of one
+    for counts, frac in [((300, 300, 300, 300), 0.2), ((500, 40, 160, 12, 88), 0.25), ((90, 910), 0.3),
+                         ((7, 13, 22, 6, 1), 0.3)]:
         y = rng.permutation(np.repeat(np.arange(len(counts)), counts))
         y0 = y.copy()
         outs = []
@@ -122,15 +124,25 @@ def check_stratified_split(fn) -> bool:
             if len(both) != len(y) or not np.array_equal(np.sort(both), np.arange(len(y))):
                 raise _Fail("train and test together must hold every row exactly once")
             for c, n in enumerate(counts):
-                if abs(int(np.sum(y[test] == c)) - frac * n) > 1:
-                    raise _Fail(f"class {c} has {int(np.sum(y[test] == c))} of its {n} rows in the test set, "
+                got_c = int(np.sum(y[test] == c))
+                if abs(got_c - frac * n) > 1:
+                    raise _Fail(f"class {c} has {got_c} of its {n} rows in the test set, "
                                 f"not a share of {frac:g}: split each class separately (stratify)")
+                if got_c != round(frac * n):
+                    if got_c == int(frac * n):
+                        raise _Fail(f"a class of {n} rows at {frac:g} has {frac * n:.1f} test rows: int() cuts that "
+                                    "down, the exercise asks for round()")
+                    if got_c == int(np.ceil(frac * n)):
+                        raise _Fail(f"a class of {n} rows at {frac:g} has {frac * n:.1f} test rows: ceil() rounds "
+                                    "that up, the exercise asks for round()")
+                    raise _Fail(f"class {c} has {got_c} of its {n} rows in the test set; the exercise asks for "
+                                f"round({frac:g} x {n}) of them, counted for each class on its own")
             outs.append(np.sort(test))
         if not np.array_equal(outs[0], outs[1]):
             raise _Fail("the same seed gave two different splits: use the seed for your random generator")
         if np.array_equal(outs[0], outs[2]):
             raise _Fail("seeds 0 and 1 gave the same test set: shuffle each class with the seeded generator")
-    print("PASS check_stratified_split: stratified, complete and seeded on 3 hidden label sets")
+    print("PASS check_stratified_split: stratified, complete and seeded on 4 hidden label sets")
     return True
 
 
