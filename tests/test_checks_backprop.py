@@ -154,6 +154,8 @@ def test_logistic_accepts_a_right_answer(capsys):
     (lambda w, X, y, lam: X.T @ (_sigmoid(X @ w) - y) / len(y), "forgot the penalty"),
     (lambda w, X, y, lam: X.T @ (_sigmoid(X @ w) - y) / len(y) + 2 * lam * w, "not 2 lam w"),
     (lambda w, X, y, lam: X.T @ (_sigmoid(X @ w) - y) / len(y) + lam * w / 2, "not lam w / 2"),
+    (lambda w, X, y, lam: X.T @ (_sigmoid(X @ w) - y) / len(y) + lam * w / len(y), "has no 1/n"),
+    (lambda w, X, y, lam: (X.T @ (_sigmoid(X @ w) - y) + lam * w) / len(y), "has no 1/n"),
     (lambda w, X, y, lam: X.T @ (y - _sigmoid(X @ w)) / len(y) + lam * w, "prediction minus target"),
     (lambda w, X, y, lam: -logistic_ok(w, X, y, lam), "ascent direction"),
     (lambda w, X, y, lam: X.T @ (X @ w - y) / len(y) + lam * w, "forgot the sigmoid"),
@@ -169,13 +171,13 @@ def test_logistic_rejects_typical_mistakes(mistake, hint, capsys):
 
 # ------------------------------------------------------------------ backprop through a tanh layer
 
-def tanh_ok(W1, b1, W2, b2, x, y, *, act=lambda h: 1 - h ** 2, two=1.0, transpose=False):
+def tanh_ok(W1, b1, W2, b2, x, y, *, act=lambda h: 1 - h ** 2, two=1.0, transpose=()):
     h = np.tanh(W1 @ x + b1)
     d2 = two * (W2 @ h + b2 - y)
     d1 = (W2.T @ d2) * act(h)
     g = {"W1": np.outer(d1, x), "b1": d1, "W2": np.outer(d2, h), "b2": d2}
-    if transpose:
-        g["W1"] = g["W1"].T
+    for k in transpose:
+        g[k] = g[k].T
     return g
 
 
@@ -197,7 +199,8 @@ def test_tanh_accepts_a_right_answer(capsys):
     (lambda *a: tanh_ok(*a, act=lambda h: 1.0), "forgot to multiply by the activation"),
     (lambda *a: tanh_ok(*a, two=2.0), "without a factor 2"),
     (lambda *a: tanh_ok(*a, two=-1.0), "prediction minus target"),
-    (lambda *a: tanh_ok(*a, transpose=True), "transposed"),
+    (lambda *a: tanh_ok(*a, transpose=("W1",)), "dL/dW1 is transposed"),
+    (lambda *a: tanh_ok(*a, transpose=("W2",)), "dL/dW2 is transposed"),
     (lambda *a: {"W1": 0}, "keys"),
     (_stub, "not implemented yet"),
 ])

@@ -10,9 +10,9 @@ def _sig(x):
     return 0.5 * (1 + np.tanh(0.5 * x))
 
 
-def _softmax(Z):
-    E = np.exp(Z - Z.max(1, keepdims=True))
-    return E / E.sum(1, keepdims=True)
+def _softmax(Z, axis=1):
+    E = np.exp(Z - Z.max(axis, keepdims=True))
+    return E / E.sum(axis, keepdims=True)
 
 
 # ------------------------------------------------------------------ softmax of two logits
@@ -36,6 +36,9 @@ def test_two_logit_prob_accepts_torch():
     (lambda z0, z1: _sig(z0 + z1), "not their sum"),
     (lambda z0, z1: z1 / (z0 + z1), "exponentials"),
     (lambda z0, z1: np.log(_sig(z1 - z0)), "log-probability"),
+    (lambda z0, z1: _softmax(np.stack([z0, z1]), axis=1)[1], "wrong axis"),
+    (lambda z0, z1: np.exp(z1), "not normalised"),
+    (lambda z0, z1: np.exp(z1 - np.maximum(z0, z1)), "not normalised"),
     (lambda z0, z1: np.exp(z1) / (np.exp(z0) + np.exp(z1)), "overflow"),
     (lambda z0, z1: np.clip(_sig(z1 - z0), 0.01, 0.99), "do not match"),
     (lambda z0, z1: _sig(z1 - z0)[:1], "shape"),
@@ -83,11 +86,13 @@ def _data(w, b, X, y):
 @pytest.mark.parametrize("mistake, hint", [
     (lambda w, b, X, y, lam: _data(w, b, X, y), "penalty's gradient is missing"),
     (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] + 2 * lam * w, _data(w, b, X, y)[1]), "factor 2"),
+    (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] + lam * w / 2, _data(w, b, X, y)[1]), "factor 1/2"),
     (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] + lam * w / len(y), _data(w, b, X, y)[1]), "no 1/n"),
     (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] - lam * w, _data(w, b, X, y)[1]), "pulls w towards 0"),
     (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] + lam * np.sign(w), _data(w, b, X, y)[1]), "L1"),
     (lambda w, b, X, y, lam: (-_data(w, b, X, y)[0] + lam * w, _data(w, b, X, y)[1]), "data term"),
     (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] * len(y) + lam * w, _data(w, b, X, y)[1]), "divide"),
+    (lambda w, b, X, y, lam: (_data(w, b, X, y)[0] * len(y) + lam * w, _data(w, b, X, y)[1] * len(y)), "db is n times"),
     (lambda w, b, X, y, lam: (l2_ok(w, b, X, y, lam)[0], l2_ok(w, b, X, y, lam)[1] + lam * b), "bias is not"),
     (lambda w, b, X, y, lam: (l2_ok(w, b, X, y, lam)[0], -l2_ok(w, b, X, y, lam)[1]), "sign error in db"),
     (lambda w, b, X, y, lam: l2_ok(w, b, X, y, lam)[0], "tuple"),
@@ -122,6 +127,8 @@ def _onehot(y, k):
     (lambda Z, y, eps: ls_ok(Z, y, eps) * len(y), "1/n"),
     (lambda Z, y, eps: -ls_ok(Z, y, eps), "sign error"),
     (lambda Z, y, eps: ls_ok(np.log(_softmax(Z)), y, eps) + (Z - _softmax(Z)) / len(y), "softmax probabilities"),
+    (lambda Z, y, eps: ls_ok(Z, y, eps) + (_softmax(Z, axis=0) - _softmax(Z)) / len(y), "wrong axis"),
+    (lambda Z, y, eps: ls_ok(Z, y, eps) + (np.exp(Z) - _softmax(Z)) / len(y), "not normalised"),
     (lambda Z, y, eps: ls_ok(Z, y, eps).T, "shape"),
     (lambda Z, y, eps: ls_ok(Z, y, 2 * eps), "does not match"),
     (in_place(ls_ok, lambda Z, y, eps: np.subtract(Z, Z.max(1, keepdims=True), out=Z)), "in place"),
@@ -167,6 +174,8 @@ def _d(Z, y):
     (lambda Z, y, w: _d(Z, y) * w[None, :] / len(y), "not each column"),
     (lambda Z, y, w: w[y][:, None] * _d(Z, y) / w.sum(), "not over the classes"),
     (lambda Z, y, w: -wce_ok(Z, y, w), "sign error"),
+    (lambda Z, y, w: wce_ok(Z, y, w) + w[y][:, None] * (_softmax(Z, axis=0) - _softmax(Z)) / w[y].sum(), "wrong axis"),
+    (lambda Z, y, w: wce_ok(Z, y, w) + w[y][:, None] * (np.exp(Z) - _softmax(Z)) / w[y].sum(), "not normalised"),
     (lambda Z, y, w: wce_ok(Z, y, w) * 2, "does not match"),
     (lambda Z, y, w: wce_ok(Z, y, w)[:, :-1], "shape"),
     (in_place(wce_ok, lambda Z, y, w: np.divide(w, w.sum(), out=w)), "in place"),

@@ -63,6 +63,7 @@ def test_seasonal_naive_accepts_right_answers(fn, capsys):
     (lambda h, s, n: np.full(n, h[-1]), "naive forecast"),
     (lambda h, s, n: np.resize(h[:s], n), "OLDEST"),
     (lambda h, s, n: np.resize(h[-s - 1:-1], n), "one step off"),
+    (lambda h, s, n: np.array([h[-s + 1 + k % s] for k in range(n)]), "one step off"),
     (lambda h, s, n: h[-s:][:n], "shape"),                                 # no repeat past one season
     (lambda h, s, n: np.resize(h[len(h) % s:].reshape(-1, s).mean(0), n), "averaged"),
     (lambda h, s, n: h[-n:], "last `horizon` values"),

@@ -166,6 +166,9 @@ def test_variance_formula_matches_a_sampling_estimate():
     (lambda th, X, y, B: np.sqrt(variance_ok(th, X, y, B)), "standard deviation"),
     (lambda th, X, y, B: variance_ok(th, X, y, B) / 4, "factor 2"),
     (lambda th, X, y, B: _s2(th, X, y) * len(y) / (len(y) - 1) / B, "population variance"),
+    (lambda th, X, y, B: _s2(th, X, y) / B * (1 - B / len(y)), "n / (n - 1) correction is missing"),
+    (lambda th, X, y, B: np.sum(np.var(2 * X * (X @ th - y)[:, None], axis=0, ddof=1)) / B * (len(y) - B)
+     / (len(y) - 1), "applied twice"),
     (lambda th, X, y, B: np.var(2 * X * (X @ th - y)[:, None], axis=0) / B, "shape"),
     (_stub, "not implemented yet"),
 ])

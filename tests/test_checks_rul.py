@@ -53,9 +53,15 @@ def _from_start(series, window, stride):
     return np.stack([series[s:s + window] for s in range(0, len(series) - window + 1, stride)])
 
 
+def _one_early(series, window, stride):
+    ends = list(range(len(series) - 1, window - 1, -stride))[::-1]
+    return np.stack([series[e - window:e] for e in ends]) if ends else np.empty((0, window, series.shape[1]))
+
+
 @pytest.mark.parametrize("wrong, words", [
     (lambda s, w, k: windows_ok(s, w, k)[::-1], "newest window comes first"),
     (_from_start, "anchor them at the end"),
+    (_one_early, "one row too early"),
     (lambda s, w, k: windows_ok(s, w, 1), "stride is ignored"),
     (lambda s, w, k: windows_ok(s, w, k).transpose(0, 2, 1), "time before features"),
     (lambda s, w, k: windows_ok(s, w, k)[1:], "count how many windows fit"),
@@ -79,6 +85,8 @@ def test_labels_accept_right_answer(capsys):
     (lambda c, r, cap: np.minimum(cap, c[-1] - c), "did not fail at its last recorded cycle"),
     (lambda c, r, cap: r + c[-1] - c, "no cap"),
     (lambda c, r, cap: np.maximum(cap, r + c[-1] - c), "upper limit"),
+    (lambda c, r, cap: np.minimum(cap, r) + c[-1] - c, "capped one part before adding"),
+    (lambda c, r, cap: r + np.minimum(cap, c[-1] - c), "capped one part before adding"),
     (lambda c, r, cap: np.minimum(cap, r + c - c[0]), "wrong way"),
     (lambda c, r, cap: np.minimum(cap, r + len(c) - c + 1), "off by one"),
     (lambda c, r, cap: labels_ok(c, r, cap)[:-1], "shape"),

@@ -26,6 +26,8 @@ def test_scaled_lr_accepts_the_linear_rule(capsys):
     (lambda b, n, k, lr0, b0: (b * n * k, lr0 * b0 / (b * n * k)), "upside down"),
     (lambda b, n, k, lr0, b0: (b * n * k, lr0), "unchanged"),
     (lambda b, n, k, lr0, b0: (b * n * k, lr0 * b / b0), "not by one device"),
+    (lambda b, n, k, lr0, b0: (b * n * k, lr0 * n), "number of devices alone"),
+    (lambda b, n, k, lr0, b0: (b * n * k, lr0 * n * k), "number of devices alone"),
     (lambda b, n, k, lr0, b0: b * n * k, "pair"),
     (_stub, "not implemented yet"),
 ])
@@ -35,16 +37,16 @@ def test_scaled_lr_rejects_typical_mistakes(mistake, hint, capsys):
 
 # ------------------------------------------------------------------ a hand all-reduce
 
-def ring_allreduce_ok(grads):
-    """Ring all-reduce: reduce-scatter then all-gather over N chunks, then divide by N."""
+def ring_allreduce_ok(grads, rs=lambda r, step: r - step, ag=lambda r, step: r + 1 - step):
+    """Ring all-reduce: reduce-scatter then all-gather over N chunks, then divide by N (rs, ag: chunk sent by rank r)."""
     n = len(grads)
     chunks = [np.array_split(g.astype(float).copy(), n) for g in grads]
     for step in range(n - 1):                                  # reduce-scatter
-        sends = [(r, (r - step) % n, chunks[r][(r - step) % n].copy()) for r in range(n)]
+        sends = [(r, rs(r, step) % n, chunks[r][rs(r, step) % n].copy()) for r in range(n)]
         for r, c, data in sends:
             chunks[(r + 1) % n][c] += data
     for step in range(n - 1):                                  # all-gather
-        sends = [(r, (r + 1 - step) % n, chunks[r][(r + 1 - step) % n].copy()) for r in range(n)]
+        sends = [(r, ag(r, step) % n, chunks[r][ag(r, step) % n].copy()) for r in range(n)]
         for r, c, data in sends:
             chunks[(r + 1) % n][c] = data
     return [np.concatenate(c) / n for c in chunks]
@@ -60,6 +62,9 @@ def test_allreduce_accepts_a_ring_and_a_plain_mean(capsys):
     (lambda g: [np.mean(g, axis=0)] + [x.copy() for x in g[1:]], "ALL-reduce"),
     (lambda g: [np.full_like(x, x.mean()) for x in g], "over its elements"),
     (lambda g: [np.mean(g, axis=0)] * len(g), "ONE array"),
+    (lambda g: ring_allreduce_ok(g, rs=lambda r, step: r + step), "wrong order"),
+    (lambda g: ring_allreduce_ok(g, ag=lambda r, step: r - step), "wrong order"),
+    (lambda g: ring_allreduce_ok(g, rs=lambda r, step: step), "wrong order"),
     (lambda g: np.mean(g, axis=0), "one array per rank"),
     (_stub, "not implemented yet"),
 ])
@@ -123,6 +128,7 @@ def test_traffic_accepts_the_formula(capsys):
 @pytest.mark.parametrize("mistake, hint", [
     (lambda n, w, b: (w - 1) / w * n * b, "reduce-scatter half"),
     (lambda n, w, b: 2 * (w - 1) * n * b, "CHUNK"),
+    (lambda n, w, b: 2 * w * (n / w) * b, "N-1 steps, not N"),
     (lambda n, w, b: 2 * (w - 1) / w * n, "bytes per value"),
     (lambda n, w, b: (w - 1) * n * b, "all-to-all"),
     (lambda n, w, b: n * b, "2(N-1) chunks"),

@@ -34,12 +34,13 @@ def test_gru_accepts_right_answers(fn, capsys):
     passes(C.check_gru_step, fn, capsys)
 
 
-def gru_variant(order=(0, 1), reset_after=True, bias_inside=True, swap=False):
+def gru_variant(order=(0, 1), reset_after=True, bias_inside=True, swap=False, reset=True):
     def fn(x, h, W_ih, W_hh, b_ih, b_hh):
         H = h.shape[1]
         gi, gh = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
         s = [slice(0, H), slice(H, 2 * H)]
         r, z = sig(gi[:, s[order[0]]] + gh[:, s[order[0]]]), sig(gi[:, s[order[1]]] + gh[:, s[order[1]]])
+        r = r if reset else 1
         if not reset_after:
             rec = (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:]
         elif not bias_inside:
@@ -56,6 +57,7 @@ def gru_variant(order=(0, 1), reset_after=True, bias_inside=True, swap=False):
     (gru_variant(swap=True), "roles of z and 1 - z"),
     (gru_variant(reset_after=False), "AFTER the matrix product"),
     (gru_variant(bias_inside=False), "inside the reset product"),
+    (gru_variant(reset=False), "reset gate is missing"),
     (lambda x, h, *w: gru_ok(x, h, *w)[:, :-1], "shape"),
     (lambda x, h, *w: np.tanh(gru_ok(x, h, *w)), "new state is wrong"),
     (_stub, "not implemented yet"),
@@ -173,6 +175,8 @@ def test_last_accepts_right_answers(fn, capsys):
     (lambda o, L: o[np.arange(len(L)), L], "out of range"),
     (lambda o, L: o[np.arange(len(L)), np.minimum(L, o.shape[1] - 1)], "off by one"),
     (lambda o, L: o[:, 0], "FIRST step"),
+    (lambda o, L: o[np.arange(len(L)), o.shape[1] - L], "end of the padded sequence"),
+    (lambda o, L: o[np.arange(len(L)), -L], "end of the padded sequence"),
     (lambda o, L: (o * (np.arange(o.shape[1])[None] < L[:, None])[..., None]).sum(1) / L[:, None], "averaged"),
     (lambda o, L: o.max(1), "maximum"),
     (lambda o, L: o[:, L - 1], "shape"),

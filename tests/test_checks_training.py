@@ -15,6 +15,11 @@ def rms_ok(p, g, v, lr, alpha, eps):
     return p - lr * g / (np.sqrt(v) + eps), v
 
 
+def rms_unsquared(p, g, v, lr, alpha, eps):
+    v = alpha * v + (1 - alpha) * g
+    return p - lr * g / (np.sqrt(v) + eps), v
+
+
 def test_rmsprop_accepts_the_formula(capsys):
     passes(C.check_rmsprop_step, rms_ok, capsys)
 
@@ -29,6 +34,8 @@ def test_rmsprop_accepts_the_formula(capsys):
      "sign error"),
     (lambda p, g, v, lr, a, eps: (rms_ok(p, g, v, lr, a, eps)[0], a * v + (1 - a) * g), "SQUARED"),
     (lambda p, g, v, lr, a, eps: (rms_ok(p, g, v, lr, a, eps)[0], v), "not updated"),
+    (rms_unsquared, "SQUARED"),
+    (lambda p, g, v, lr, a, eps: (p - lr * g / (np.sqrt(v) + eps), a * v + (1 - a) * g * g), "previous step's v"),
     (lambda p, g, v, lr, a, eps: rms_ok(p, g, v, lr, a, eps)[0], "tuple"),
     (lambda p, g, v, lr, a, eps: rms_ok(p, g, v, 1.5 * lr, a, eps), "differs from torch"),
     (_stub, "not implemented yet"),
@@ -133,6 +140,11 @@ def _variant(mode):
     (_variant("after"), "BEFORE"),
     (_variant("none"), "missing"),
     (_variant("plus"), "sign error"),
+    (_variant("no_bc"), "bias correction is missing"),
+    (_variant("hats"), "m_hat as the new m"),
+    (lambda p, g, m, v, t, lr, b1, b2, eps, wd: adamw_ok(p, g, m, v, t, lr, b1, b2, eps, wd)[:2]
+     + (adamw_ok(p, g, m, v, t, lr, b1, b2, eps, wd)[2] / (1 - b2 ** t),), "v_hat as the new v"),
+    (_variant("eps_in"), "outside the square root"),
     (lambda p, g, m, v, t, lr, b1, b2, eps, wd: (adamw_ok(p, g, m, v, t, lr, b1, b2, eps, wd)[0], m,
                                                  adamw_ok(p, g, m, v, t, lr, b1, b2, eps, wd)[2]), "m was not updated"),
     (lambda p, g, m, v, t, lr, b1, b2, eps, wd: adamw_ok(p, g, m, v, t, 2 * lr, b1, b2, eps, wd), "differs from torch"),

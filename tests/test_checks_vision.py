@@ -36,6 +36,7 @@ def test_gradcam_accepts_autograd():
     (lambda A, W, c: gradcam_ok(A, W, c) / max(gradcam_ok(A, W, c).max(), 1e-12), "rescale"),
     (lambda A, W, c: gradcam_ok(A, W, (c + 1) % W.shape[0]), "row of W"),
     (lambda A, W, c: gradcam_ok(A, -W, c), "sign error"),
+    (lambda A, W, c: np.maximum(W[c][:, None, None] / (A.shape[1] * A.shape[2]) * A, 0).sum(0), "ReLU comes once"),
     (lambda A, W, c: A.mean(0), "does not match"),
     (lambda A, W, c: gradcam_ok(A, W, c).T, "shape"),
     (_stub, "not implemented yet"),
@@ -124,6 +125,7 @@ def test_split_sklearn_refuses_a_class_of_one(capsys):
 @pytest.mark.parametrize("mistake, hint", [
     (lambda y, f, s: (np.arange(len(y))[round(f * len(y)):], np.arange(len(y))[:round(f * len(y))]),
      "stratify"),
+    (lambda y, f, s: split_ok(y, f, s)[::-1], "swapped"),
     (lambda y, f, s: (np.arange(len(y)), split_ok(y, f, s)[1]), "both train and test"),
     (lambda y, f, s: (split_ok(y, f, s)[0][1:], split_ok(y, f, s)[1]), "every row exactly once"),
     (lambda y, f, s: tuple(np.isin(np.arange(len(y)), a) for a in split_ok(y, f, s)), "boolean masks"),

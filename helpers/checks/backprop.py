@@ -133,6 +133,8 @@ def check_logistic_l2_grad(fn) -> bool:
         cands = [("you forgot the 1/n: the loss is the MEAN cross-entropy over the n examples",
                   X.T @ (p - y) + lam * w),
                  ("you forgot the penalty's gradient, lam * w", data),
+                 ("the penalty (lam/2) ||w||^2 is added once, outside the mean over the n examples: its gradient "
+                  "has no 1/n", data + lam * w / n),
                  ("the penalty is (lam/2) ||w||^2: its gradient is lam * w, not 2 lam w", data + 2 * lam * w),
                  ("the penalty is (lam/2) ||w||^2: its gradient is lam * w, not lam w / 2", data + 0.5 * lam * w),
                  ("sign error in the data term: it is X^T (sigmoid(X w) - y) / n, prediction minus target",

@@ -8,6 +8,17 @@ from . import _call, _checker, _close, _diagnose, _Fail, _np, _result, _sig, _so
 __all__ = ["check_two_logit_prob", "check_l2_logreg_grad", "check_label_smoothing_grad", "check_weighted_ce_grad"]
 
 
+def _softmax_slips(Z):
+    """Typical wrong softmaxes of logits Z (n, K), with their hints: the wrong axis, or exponentials not normalised."""
+    axis = ("the softmax is normalised over the wrong axis: each example's probabilities over the classes must add "
+            "up to 1, not each class's over the examples")
+    norm = ("the exponentials are not normalised: softmax divides them by their sum over the classes, so that each "
+            "example's probabilities add up to 1")
+    with np.errstate(all="ignore"):
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return [(axis, _softmax(Z.T).T), (axis, np.exp(Z) / np.exp(Z).sum()), (norm, np.exp(Z)), (norm, E)]
+
+
 # ---------------------------------------------------------------- softmax of two logits is a sigmoid
 
 @_checker
@@ -29,6 +40,7 @@ def check_two_logit_prob(fn) -> bool:
                      ("softmax normalises the exponentials of the logits, not the logits themselves",
                       z1 / (z0 + z1)),
                      ("you returned a log-probability; exponentiate it", np.log(expected))]
+            cands += [(hint, P[:, 1]) for hint, P in _softmax_slips(np.stack([z0, z1], axis=1))]
         _diagnose(out, expected, cands, "the probabilities do not match softmax([z0, z1])[1]")
     # huge logits: the naive exp overflows
     z0 = np.array([1000.0, -1000.0, 800.0, 0.0])
@@ -78,12 +90,17 @@ def check_l2_logreg_grad(fn) -> bool:
                             "lambda term")
             if np.isclose(db, -gb, rtol=1e-7, atol=1e-9):
                 raise _Fail("sign error in db: the error signal is prediction minus target, p - y")
+            if np.isclose(db, n * gb, rtol=1e-7, atol=1e-9):
+                raise _Fail("db is n times too large: the loss is the MEAN over the n examples, so db is a mean "
+                            "too, not a sum")
             raise _Fail("db is wrong: the penalty does not involve b, so db is the plain log-loss gradient")
         if _close(dw, exp_w):
             continue
         cands = [("the penalty's gradient is missing: d/dw of lambda/2 ||w||^2 adds a term to dw", gw),
                  ("off by a factor 2 in the penalty term: the 1/2 in lambda/2 ||w||^2 cancels the 2 of the square",
                   gw + 2 * lam * w),
+                 ("off by a factor 1/2 in the penalty term: differentiating the square ||w||^2 brings down a 2, "
+                  "which cancels the 1/2 in lambda/2", gw + lam * w / 2),
                  ("the penalty is added once to the mean loss, not per example: its gradient has no 1/n",
                   gw + lam * w / n),
                  ("sign error in the penalty term: it pulls w towards 0, so it adds lambda * w to the gradient",
@@ -131,6 +148,7 @@ def check_label_smoothing_grad(fn) -> bool:
                  ("sign error: the gradient is prediction minus (smoothed) target", (T - P) / n),
                  ("the gradient with respect to the logits needs the softmax probabilities, not the logits",
                   (Z - T) / n)]
+        cands += [(hint, (Pw - T) / n) for hint, Pw in _softmax_slips(Z)]
         _diagnose(out, expected, cands, "the gradient does not match; compare it with torch autograd or "
                                         "numeric_grad on a small case")
     print("PASS check_label_smoothing_grad: matches on 3 hidden batches")
@@ -167,6 +185,7 @@ def check_weighted_ce_grad(fn) -> bool:
                  ("off by the normaliser: the weighted mean divides by sum_i w[y_i] (a sum over the examples, "
                   "not over the classes)", wy * D / w.sum()),
                  ("sign error: the gradient is prediction minus target", -expected)]
+        cands += [(hint, wy * (Pw - np.eye(k)[y]) / w[y].sum()) for hint, Pw in _softmax_slips(Z)]
         _diagnose(out, expected, cands, "the gradient does not match torch.nn.functional.cross_entropy(Z, y, "
                                         "weight=w); compare with autograd on a small case")
     print("PASS check_weighted_ce_grad: matches PyTorch's weighted cross-entropy on 3 hidden batches")

@@ -195,7 +195,11 @@ def check_minibatch_grad_variance(fn) -> bool:
              np.sqrt(want)),
             ("the per-example gradient of (x . theta - y)^2 has a factor 2 (the variance a factor 4)", want / 4),
             ("the per-example variance here is the population variance (divide by n); the (n - 1) belongs in "
-             "the finite-population factor", s2 * n / (n - 1) / B)],
+             "the finite-population factor", s2 * n / (n - 1) / B),
+            ("the n / (n - 1) correction is missing: 1 - B/n is the finite-population factor for the sample "
+             "variance (divide by n - 1), not for the population variance (divide by n)", s2 / B * (n - B) / n),
+            ("the n / (n - 1) correction is applied twice: the sample variance (divide by n - 1) already has it",
+             s2 * n / (n - 1) / B * (n - B) / (n - 1))],
             "not the expected squared distance between the minibatch and the full-batch gradient")
     print(f"PASS check_minibatch_grad_variance: matches all-batches enumeration on {len(cases)} hidden problems")
     return True

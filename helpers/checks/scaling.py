@@ -37,15 +37,33 @@ def check_scaled_lr(fn) -> bool:
             raise _Fail(f"the effective batch for {b} per device, {n} devices, {k} accumulation steps is wrong")
         if _close(lr, want_lr, 1e-9):
             continue
+        alone = ("you scaled the learning rate by the number of devices alone: the per-device batch (and the "
+                 "accumulation) count too, compared with base_batch")
         _diagnose(np.float64(lr), np.float64(want_lr), [
             ("that is the square-root rule; this exercise asks for the linear rule (lr grows like the batch)",
              lr0 * math.sqrt(want_eff / b0)),
             ("the ratio is upside down: a larger batch gets a LARGER learning rate", lr0 * b0 / want_eff),
             ("the learning rate is unchanged: scale it with the effective batch", lr0),
-            ("scale by the effective batch, not by one device's", lr0 * b / b0)],
+            ("scale by the effective batch, not by one device's", lr0 * b / b0),
+            (alone, lr0 * n), (alone, lr0 * n * k)],
             "the learning rate does not follow lr = base_lr x effective_batch / base_batch")
     print(f"PASS check_scaled_lr: right on {len(cases)} hidden set-ups")
     return True
+
+
+def _partial_chunk(o, grads):
+    """A chunk (np.array_split into N) of o that is a sum over only some ranks / N, with those ranks; else None."""
+    n, partial = len(grads), None
+    subsets = [[s for s in range(n) if m >> s & 1] for m in range(1, 2 ** n)]
+    for c, idx in enumerate(np.array_split(np.arange(len(o)), n)):
+        if idx.size == 0:
+            continue
+        match = next((S for S in subsets if _close(o[idx], sum(grads[s][idx] for s in S) / n, 1e-9)), None)
+        if match is None:
+            return None
+        if len(match) < n and partial is None:
+            partial = (c, match)
+    return partial
 
 
 @_checker
@@ -70,6 +88,12 @@ def check_allreduce(fn) -> bool:
                       grads[r]),
                      ("that is the mean of each rank's vector over its elements, not over the ranks",
                       np.full(size, np.mean(grads[r])))]
+            partial = _partial_chunk(o, grads)
+            if partial is not None:
+                c, S = partial
+                cands.append((f"rank {r}'s chunk {c} holds the sum of ranks {S} only, divided by N: the chunks go "
+                              "round the ring in the wrong order (from the second step on, a rank passes on the "
+                              "chunk it has just received)", o))
             _diagnose(o, mean, cands, f"rank {r} does not hold the mean of all ranks' gradients")
         if world > 1 and any(outs_ is out[0] for outs_ in out[1:]):
             raise _Fail("several ranks share ONE array object: each rank holds its own copy of the result")
@@ -123,7 +147,8 @@ def check_shard_indices(fn) -> bool:
 @_checker
 def check_ring_traffic(fn) -> bool:
     """Check fn(n_values, world, bytes_per_value) -> bytes each rank sends in one ring all-reduce."""
-    cases = [(1_000_000, 2, 4), (25_000_000, 8, 2), (3_000, 4, 4), (10_000, 1, 4), (7_000_000, 64, 4)]
+    # a ring of 4 first: with N = 2, 2N chunks of 1/N and 2(N-1) whole tensors are the same number
+    cases = [(3_000, 4, 4), (1_000_000, 2, 4), (25_000_000, 8, 2), (10_000, 1, 4), (7_000_000, 64, 4)]
     for n, world, b in cases:
         out = float(_result(fn(n, world, b), (), "byte count"))
         want = 2 * (world - 1) / world * n * b
@@ -133,6 +158,8 @@ def check_ring_traffic(fn) -> bool:
             ("that is only the reduce-scatter half; the all-gather phase sends as much again", want / 2),
             ("each of the 2(N-1) ring steps sends one CHUNK (1/N of the tensor), not the whole tensor",
              2 * (world - 1) * n * b),
+            ("each phase of the ring takes N-1 steps, not N: after N-1 passes a chunk has visited every rank",
+             2 * n * b),
             ("count bytes, not values: multiply by the bytes per value", want / b),
             ("that is a naive all-to-all (every rank sends its whole gradient to every other)", (world - 1) * n * b)],
             "in a ring of N ranks each sends 2(N-1) chunks of 1/N of the tensor")

@@ -6,12 +6,13 @@ import numpy as np
 from . import _call, _checker, _close, _diagnose, _Fail, _hint, _sig
 
 
-def _gru(x, h, W_ih, W_hh, b_ih, b_hh, order=(0, 1), reset_after=True, bias_inside=True, swap_update=False):
+def _gru(x, h, W_ih, W_hh, b_ih, b_hh, order=(0, 1), reset_after=True, bias_inside=True, swap_update=False,
+         reset=True):
     """A GRU step in PyTorch's layout (r, z, n), with switches that reproduce typical mistakes."""
     H = h.shape[1]
     gi, gh = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
     sl = [slice(0, H), slice(H, 2 * H)]
-    r = _sig(gi[:, sl[order[0]]] + gh[:, sl[order[0]]])
+    r = _sig(gi[:, sl[order[0]]] + gh[:, sl[order[0]]]) if reset else 1.0
     z = _sig(gi[:, sl[order[1]]] + gh[:, sl[order[1]]])
     if reset_after:
         rec = r * gh[:, 2 * H:] if bias_inside else r * (h @ W_hh[2 * H:].T) + b_hh[2 * H:]
@@ -41,7 +42,9 @@ def check_gru_step(fn) -> bool:
                   _gru(*w, reset_after=False)),
                  ("the recurrent bias b_hn sits inside the reset product: r * (W_hn h + b_hn)",
                   _gru(*w, bias_inside=False)),
-                 ("swapped r and z and the update rule", _gru(*w, order=(1, 0), swap_update=True))]
+                 ("swapped r and z and the update rule", _gru(*w, order=(1, 0), swap_update=True)),
+                 ("the reset gate is missing: r must scale the previous state's part of the candidate n",
+                  _gru(*w, reset=False))]
         _diagnose(out, expected, cands, f"with batch {B}, input size {D}, hidden size {H} the new state is wrong")
     print("PASS check_gru_step: the same as torch.nn.GRU's equations on 3 hidden batches")
     return True
@@ -118,6 +121,8 @@ def check_last_real_output(fn) -> bool:
                  ("off by one: the last real step of a sequence of length L is at index L - 1",
                   outputs[rows, np.minimum(lengths, T - 1)]),
                  ("that is the FIRST step; take the last real one", outputs[:, 0]),
+                 ("you counted the steps back from the end of the padded sequence: the padding comes AFTER the "
+                  "real steps, so count from the start", outputs[rows, T - lengths]),
                  ("you averaged the real steps; take the output at the last one",
                   (outputs * mask[..., None]).sum(1) / lengths[:, None]),
                  ("you took the maximum over steps; take the output at the last real one", outputs.max(1))]

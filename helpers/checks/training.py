@@ -57,10 +57,11 @@ def _state_steps(fn, case, hyper, state, update, hints, ref):
 
 # ---------------------------------------------------------------- RMSprop
 
-def _rms(p, g, v, lr, a, eps, eps_in=False, swap=False, sqrt=True):
+def _rms(p, g, v, lr, a, eps, eps_in=False, swap=False, sqrt=True, old=False):
     """One RMSprop step (reference), or one of the typical mistakes the flags switch on."""
-    v = (1 - a) * v + a * g * g if swap else a * v + (1 - a) * g * g
-    den = np.sqrt(v + eps) if eps_in else (np.sqrt(v) if sqrt else v) + eps
+    v, prev = (1 - a) * v + a * g * g if swap else a * v + (1 - a) * g * g, v
+    r = prev if old else v                                  # old: divides by the previous step's v
+    den = np.sqrt(r + eps) if eps_in else (np.sqrt(r) if sqrt else r) + eps
     return p - lr * g / den, v
 
 
@@ -81,6 +82,8 @@ def check_rmsprop_step(fn) -> bool:
                   _rms(p, g, v, lr, alpha, eps, eps_in=True)[0]),
                  ("the step divides by the ROOT mean square of the gradient: take the square root of v",
                   _rms(p, g, v, lr, alpha, eps, sqrt=False)[0]),
+                 ("the step divides by the previous step's v: update v with this step's gradient first, "
+                  "then divide by the root of the updated v", _rms(p, g, v, lr, alpha, eps, old=True)[0]),
                  ("sign error: the parameter must move against the gradient", 2 * p - want)])
     steps = _state_steps(fn, case, (lr, alpha, eps), ("v", "v"), lambda p, g, v: _rms(p, g, v, lr, alpha, eps)[1],
                          hints, "torch.optim.RMSprop")
@@ -123,8 +126,11 @@ def _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, mode="decoupled"):
         g = g + wd * p                                      # Adam(weight_decay): L2 through the gradient
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
-    step = lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
-    if mode == "decoupled":
+    m_hat, v_hat = (m, v) if mode == "no_bc" else (m / (1 - b1 ** t), v / (1 - b2 ** t))
+    step = lr * m_hat / (np.sqrt(v_hat + eps) if mode == "eps_in" else np.sqrt(v_hat) + eps)
+    if mode == "hats":                                      # returns the corrected moments as the state
+        return p * (1 - lr * wd) - step, m_hat, v_hat
+    if mode in ("decoupled", "no_bc", "eps_in"):
         return p * (1 - lr * wd) - step, m, v
     if mode == "no_lr":
         return p * (1 - wd) - step, m, v
@@ -138,7 +144,7 @@ def _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, mode="decoupled"):
 @_checker
 def check_adamw_step(fn) -> bool:
     """Check fn(param, grad, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (param, m, v) against torch.optim.AdamW."""
-    n, lr, b1, b2, eps, wd = 6, 0.05, 0.9, 0.999, 1e-8, 0.1
+    n, lr, b1, b2, eps, wd = 6, 0.05, 0.9, 0.999, 1e-3, 0.1  # eps > 1e-8: sqrt(v_hat + eps) shows
     p0, grads, ref = _case(404, n, (1.0, 0.1, 2.0, 0.5, 1.0),
                            lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), sd=2.0)
     p, m, v = p0.copy(), np.zeros(n), np.zeros(n)
@@ -156,10 +162,14 @@ def check_adamw_step(fn) -> bool:
             raise _Fail("that is Adam with an L2 penalty (torch.optim.Adam(weight_decay=...)): the decay went "
                         "into the gradient and through m and v. AdamW decouples it: the moments see only the "
                         "loss gradient, and the parameter shrinks by its own factor")
+        hat = ("you returned the bias-corrected {0}_hat as the new {0}: the state carries the raw moment, the "
+               "correction only enters the step")
         if not _close(out_m, exp_m):
-            _diagnose(out_m, exp_m, [("m was not updated", m)], f"m is wrong at step t={t} (the moments are Adam's)")
+            _diagnose(out_m, exp_m, [("m was not updated", m), (hat.format("m"), exp_m / (1 - b1 ** t))],
+                      f"m is wrong at step t={t} (the moments are Adam's)")
         if not _close(out_v, exp_v):
-            _diagnose(out_v, exp_v, [("v was not updated", v)], f"v is wrong at step t={t} (the moments are Adam's)")
+            _diagnose(out_v, exp_v, [("v was not updated", v), (hat.format("v"), exp_v / (1 - b2 ** t))],
+                      f"v is wrong at step t={t} (the moments are Adam's)")
         if not _close(out_p, want, 1e-9):
             cands = [("the decay is scaled by the learning rate too: the parameter shrinks by (1 - lr * weight_decay)",
                       _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "no_lr")[0]),
@@ -167,7 +177,12 @@ def check_adamw_step(fn) -> bool:
                       _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "after")[0]),
                      ("weight decay is missing: the parameter must also shrink towards 0", none_p),
                      ("sign error in the decay: it pulls the parameter towards 0",
-                      _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "plus")[0])]
+                      _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "plus")[0]),
+                     ("the bias correction is missing: m and v start at 0, so in the first steps they are too "
+                      "small; the step uses the corrected m_hat and v_hat",
+                      _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "no_bc")[0]),
+                     ("eps goes outside the square root, as in torch.optim.AdamW: sqrt(v_hat) + eps",
+                      _adamw(p, g, m, v, t, lr, b1, b2, eps, wd, "eps_in")[0])]
             _diagnose(out_p, want, cands, f"the parameter differs from torch.optim.AdamW at step t={t}")
         p, m, v = want, exp_m, exp_v
     print(f"PASS check_adamw_step: {len(grads)} steps match torch.optim.AdamW")

@@ -37,7 +37,10 @@ def check_gradcam_gap(fn) -> bool:
                  ("do not rescale the map (to a maximum of 1): return the weighted sum itself", expected / peak),
                  ("the weights come from the row of W that belongs to class c", None),
                  ("sign error: the gradient of the score with respect to A[k] is +W[c, k] / (H*W)",
-                  np.maximum(-raw, 0))]
+                  np.maximum(-raw, 0)),
+                 ("the ReLU comes once, on the weighted sum: applied to each map alpha_k A_k before summing, it drops "
+                  "the negative evidence that should cancel positive evidence",
+                  np.maximum(W[c][:, None, None] / (h * w) * A, 0.0).sum(axis=0))]
         wrong_class = [_gradcam_gap(A, W, j) for j in range(classes) if j != c]
         if any(_close(out, m, 1e-6) for m in wrong_class):
             raise _Fail(cands[4][0])
@@ -123,6 +126,10 @@ def check_stratified_split(fn) -> bool:
             both = np.concatenate([train, test])
             if len(both) != len(y) or not np.array_equal(np.sort(both), np.arange(len(y))):
                 raise _Fail("train and test together must hold every row exactly once")
+            if len(test) > len(train) and all(abs(np.sum(y[train] == c) - frac * n) <= 1
+                                              for c, n in enumerate(counts)):
+                raise _Fail("train and test are swapped: return (train indices, test indices), the test set "
+                            f"being the share {frac:g} of each class")
             for c, n in enumerate(counts):
                 got_c = int(np.sum(y[test] == c))
                 if abs(got_c - frac * n) > 1:
