@@ -24,6 +24,10 @@ def _check_real_data(r, quick):
         assert r["hdf_boundary_train"]["rows"] == 24 and abs(r["hdf_boundary_train"]["hdf_share"] - 10 / 24) < 1e-9
         assert edge["none alarm"] < 0.9 < edge["all alarm"]
     assert r["f1_gb_per_mode"] > (0.8 if quick else 0.87)
+    splits = r["f1_splits"]                  # the procedure on 5 (quick: 2) stratified splits, each tested apart
+    assert len(splits["f1"]) == (2 if quick else 5)
+    assert abs(r["f1_mean_over_splits"] - sum(splits["f1"]) / len(splits["f1"])) < 1e-12
+    assert r["f1_mean_over_splits"] > (0.8 if quick else 0.87) and splits["sd"] < 0.05
     assert r["average_precision"]["gb_per_mode"] > r["average_precision"]["logistic"]
     assert min(r["f1_mlp_unweighted"], r["f1_mlp_weighted"]) > (0.3 if quick else 0.45)
 
