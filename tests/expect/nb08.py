@@ -24,6 +24,9 @@ def _check_real_data(r, quick):
         assert r["hdf_boundary_train"]["rows"] == 24 and abs(r["hdf_boundary_train"]["hdf_share"] - 10 / 24) < 1e-9
         assert edge["none alarm"] < 0.9 < edge["all alarm"]
     assert r["f1_gb_per_mode"] > (0.8 if quick else 0.87)
+    bands = r["twf_by_wear"]                 # tool-wear failures: rare below 200 min, above break-even from 220 on
+    assert sum(b["rows"] for b in bands.values()) == 10_000 and sum(b["twf"] for b in bands.values()) == 46
+    assert bands["0-200 min"]["twf"] == 1 and bands["220-230 min"]["rate"] > 0.05 < bands["230-240 min"]["rate"]
     splits = r["f1_splits"]                  # the procedure on 5 (quick: 2) stratified splits, each tested apart
     assert len(splits["f1"]) == (2 if quick else 5)
     assert abs(r["f1_mean_over_splits"] - sum(splits["f1"]) / len(splits["f1"])) < 1e-12
