@@ -20,6 +20,7 @@ from .device import (
     describe,
     device,
     grad_scaler,
+    median_ms,
     precision_name,
     set_seed,
     set_threads,
@@ -31,7 +32,7 @@ from .device import (
 from .record import read_results, record
 
 __all__ = ["amp_dtype", "autocast", "cpu_flags", "cpu_has_native_bf16", "describe", "device",
-           "grad_scaler", "precision_name", "set_seed", "set_threads", "synchronize", "tf_gpus",
+           "grad_scaler", "median_ms", "precision_name", "set_seed", "set_threads", "synchronize", "tf_gpus",
            "Timer", "try_all_gpus", "try_gpu", "record", "read_results", "setup"]
 __version__ = "0.1.0"
 

@@ -341,3 +341,19 @@ class Timer:
             synchronize(self.dev)
         self.seconds = time.perf_counter() - self._t0
         return False
+
+
+def median_ms(fn, items, warmup: int = 0) -> float:
+    """Median milliseconds of fn(item) over the items, one call at a time, after `warmup` untimed calls."""
+    import time
+
+    import numpy as np
+    items = list(items)
+    for item in items[:warmup]:
+        fn(item)
+    times = []
+    for item in items:
+        t0 = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))

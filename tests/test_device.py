@@ -276,3 +276,9 @@ def test_set_threads_prevents_tf_then_triton_crash():
     out = _py("import helpers; helpers.set_threads()\nimport tensorflow, torch\n"
               "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nprint('alive')")
     assert out.endswith("alive")
+
+
+def test_median_ms_warms_up_then_times_each_item_once():
+    calls = []
+    ms = helpers.median_ms(calls.append, [3, 1, 2], warmup=2)
+    assert calls == [3, 1, 3, 1, 2] and 0 <= ms < 1e3
