@@ -34,6 +34,12 @@ def _check_real_data(r, quick):
     if not quick:          # 5 splits: sd 0.039 measured; quick mode's 2 splits give no stable sd (seed 3: 0.081)
         assert splits["sd"] < 0.06, splits
     assert r["average_precision"]["gb_per_mode"] > r["average_precision"]["logistic"]
+    # jobs come in order: 119 tool changes; the later 20 % ran in cooler air, with no heat failure
+    assert r["tool_changes"] == 119 and r["test_rows_next_to_training_row"] > 0.9
+    later = r["split_comparison"]["time-ordered"]
+    assert later["HDF in test"] == 0 and later["test failure rate"] < 0.025 and later["test F1"] > 0.6
+    if not quick:
+        assert later["test F1"] < r["f1_mean_over_splits"] - 0.02
     assert min(r["f1_mlp_unweighted"], r["f1_mlp_weighted"]) > (0.3 if quick else 0.45)
 
 
@@ -77,5 +83,11 @@ def check(results: dict):
     # recall per mode at that threshold
     rec = r["recall_per_mode"]
     assert min(rec["hdf"], rec["pwf"], rec["osf"]) > 0.7 > rec["twf"]
+    # three splits side by side: stratified, whole tools apart, time-ordered (training jobs first)
+    splits = r["split_comparison"]
+    assert set(splits) == {"stratified (split SEED)", "whole tools apart", "time-ordered"}
+    assert all(0 < s["test F1"] <= 1 and 0 < s["test AP"] <= 1 for s in splits.values())
+    assert abs(splits["stratified (split SEED)"]["test F1"] - r["f1_splits"]["f1"][0]) < 1e-12
+    assert sum(v for k, v in splits["time-ordered"].items() if k.endswith(" in test")) > 0
     # a training time for every model
     assert set(MODELS) <= set(r["train_seconds"]) and set(MODELS) <= set(r["summary"])
