@@ -18,6 +18,13 @@ def _check_real_data(r, quick):
     assert boundary == r["hdf_gap_8_6_rows"] and r["hdf_boundary_test"]["hdf"] <= r["hdf_boundary_test"]["rows"]
     edge = r["f1_boundary_all_or_none"]
     assert edge["all alarm"] <= r["f1_ceiling_test"] + 0.03
+    assert r["modes_by_cost"] == ["twf", "hdf", "pwf", "osf", "rnf"]     # tool wear's risk is worth alarms
+    assert r["recall_per_mode"]["twf"] > r["recall_per_mode_f1"]["twf"] + 0.3
+    assert r["per_week"]["alarm budget"]["cost_eur"] > r["per_week"]["lowest cost (calibrated, t*)"]["cost_eur"]
+    if not quick:
+        costs = r["test_costs_by_choice"]
+        assert costs["modes by cost, calibrated, t*"] < costs["modes by F1, cost threshold"]
+        assert r["test_brier"]["modes by cost, calibrated"] < r["test_brier"]["modes by cost, plain"]
     if r["seed"] == 0:                         # the split the notebook's text describes
         assert abs(r["f1_ceiling_test"] - 114 / 125) < 1e-9              # 57 of 68 test failures learnable
         assert r["hdf_boundary_test"] == {"rows": 3, "hdf": 2}
@@ -80,9 +87,26 @@ def check(results: dict):
     costs = r["test_costs"]
     assert 0 < r["threshold_cost"] < 0.5
     assert costs["threshold_cost"] < 0.35 * costs["never_alarm"]
-    # recall per mode at that threshold
-    rec = r["recall_per_mode"]
-    assert min(rec["hdf"], rec["pwf"], rec["osf"]) > 0.7 > rec["twf"]
+    # calibrated alarms: the lowest scores claim too few failures; modes chosen by validation cost
+    low = r["calibration_lowest_bin"]
+    assert low["failure_rate"] > 5 * low["mean_score"]
+    sets = r["validation_cost_mode_sets"]
+    assert r["modes_by_cost"] in (["twf", "hdf", "pwf", "osf", "rnf"], ["hdf", "pwf", "osf"])
+    assert sets[min(sets, key=sets.get)] == min(sets.values())
+    by_choice = r["test_costs_by_choice"]
+    assert set(by_choice) == {"modes by F1, F1 threshold", "modes by F1, cost threshold",
+                              "modes by cost, cost threshold", "modes by cost, calibrated, t*"}
+    assert 0 < by_choice["modes by cost, calibrated, t*"] < 0.35 * costs["never_alarm"]
+    cm = r["confusion_at_t_star"]
+    assert sum(cm.values()) == r["n_test"] and cm["caught"] + cm["missed"] == r["n_test_failures"]
+    assert abs(by_choice["modes by cost, calibrated, t*"] - (5000 * cm["missed"] + 250 * cm["false_alarm"])) < 1e-6
+    week = r["per_week"]                     # 1000 jobs a week, a budget of 20 alarms
+    assert week["alarm budget"]["alarms"] < 40 and week["never alarm"]["alarms"] == 0
+    assert week["lowest cost (calibrated, t*)"]["cost_eur"] < week["never alarm"]["cost_eur"]
+    # recall per mode: the F1 choice misses tool wear; every choice catches the deterministic modes
+    rec, rec_f1 = r["recall_per_mode"], r["recall_per_mode_f1"]
+    assert min(rec["hdf"], rec["pwf"], rec["osf"]) > 0.7 and min(rec_f1["hdf"], rec_f1["pwf"], rec_f1["osf"]) > 0.7
+    assert rec_f1["twf"] < 0.7
     # three splits side by side: stratified, whole tools apart, time-ordered (training jobs first)
     splits = r["split_comparison"]
     assert set(splits) == {"stratified (split SEED)", "whole tools apart", "time-ordered"}
