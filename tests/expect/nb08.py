@@ -47,6 +47,10 @@ def _check_real_data(r, quick):
     assert later["HDF in test"] == 0 and later["test failure rate"] < 0.025 and later["test F1"] > 0.6
     if not quick:
         assert later["test F1"] < r["f1_mean_over_splits"] - 0.02
+    drift = r["drift_later_jobs"]             # the air moved (PSI 3.3, the gap 4.2); the machine's settings did not
+    assert min(drift["air_temp_k"]["psi"], drift["temp_gap_k"]["psi"]) > 1.0
+    assert max(drift[c]["psi"] for c in ("speed_rpm", "torque_nm", "tool_wear_min", "type")) < 0.05
+    assert all(w["psi_air_temp_k"] > 0.25 and w["psi_temp_gap_k"] > 0.25 for w in r["monitor_windows"]["windows"].values())
     assert min(r["f1_mlp_unweighted"], r["f1_mlp_weighted"]) > (0.3 if quick else 0.45)
 
 
@@ -113,5 +117,12 @@ def check(results: dict):
     assert all(0 < s["test F1"] <= 1 and 0 < s["test AP"] <= 1 for s in splits.values())
     assert abs(splits["stratified (split SEED)"]["test F1"] - r["f1_splits"]["f1"][0]) < 1e-12
     assert sum(v for k, v in splits["time-ordered"].items() if k.endswith(" in test")) > 0
+    # drift: PSI and KS per input, later jobs against training jobs; windows of 250 jobs with their alarms
+    drift = r["drift_later_jobs"]
+    assert all(d["psi"] >= 0 and 0 <= d["ks"] <= 1 and 0 <= d["p_value"] <= 1 for d in drift.values())
+    mon = r["monitor_windows"]
+    assert mon["window"] == 250 and len(mon["windows"]) == 8
+    assert mon["band_99"][0] <= mon["validation_alarm_rate"] * 250 <= mon["band_99"][1]
+    assert sum(w["failures"] for w in mon["windows"].values()) == round(2000 * splits["time-ordered"]["test failure rate"])
     # a training time for every model
     assert set(MODELS) <= set(r["train_seconds"]) and set(MODELS) <= set(r["summary"])
