@@ -30,10 +30,15 @@ def check(results: dict):
     for k in ("LSTM", "1-D CNN", "LSTM + CNN"):                        # quick mode: they learned
         assert res[k]["test_rmse"] < res["constant"]["test_rmse"] - 10, k
         assert res[k]["val_rmse"] < 0.75 * res["constant"]["val_rmse"], k
-        assert res[k]["test_rmse_capped_truth"] <= res[k]["test_rmse"] + 1e-9, k
+        assert res[k]["test_rmse_capped"] <= res[k]["test_rmse"] + 1e-9, k
+        assert res[k]["nasa_capped"] <= res[k]["nasa"] + 1e-9, k
         assert r["train_seconds"][k] > 0, k
     assert r["best_model"] in ("LSTM", "1-D CNN", "LSTM + CNN")
     assert abs(r["best_test_rmse"] - res[r["best_model"]]["test_rmse"]) < 1e-3
+    assert abs(r["best_test_rmse_capped_truth"] - res[r["best_model"]]["test_rmse_capped"]) < 1e-3
+    # the convention: test truth capped at 125; 11 engines lie above the cap, up to 145 cycles
+    assert r["test_engines_above_cap"] == 11
+    assert 3.0 < r["raw_rmse_of_perfect_capped"] < 4.5
     # a change of fault mode (FD003's fan degradation) hurts the FD001 model
     assert r["fd003_best_rmse"] > r["best_test_rmse"]
     assert set(r["fd003"]) == {"ridge", "LSTM", "1-D CNN", "LSTM + CNN"}
