@@ -39,6 +39,9 @@ def check(results: dict):
     # the convention: test truth capped at 125; 11 engines lie above the cap, up to 145 cycles
     assert r["test_engines_above_cap"] == 11
     assert 3.0 < r["raw_rmse_of_perfect_capped"] < 4.5
+    # ridge before its clip: far more FD003 engines outside [0, 125] than FD001 ones
+    ridge_raw = r["ridge_unclipped"]
+    assert ridge_raw["FD003"]["clipped"] > 2 * ridge_raw["FD001"]["clipped"] and ridge_raw["FD003"]["max"] > 200
     # a change of fault mode (FD003's fan degradation) hurts the FD001 model
     assert r["fd003_best_rmse"] > r["best_test_rmse"]
     assert set(r["fd003"]) == {"ridge", "LSTM", "1-D CNN", "LSTM + CNN"}
