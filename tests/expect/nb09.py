@@ -39,6 +39,15 @@ def check(results: dict):
     # the convention: test truth capped at 125; 11 engines lie above the cap, up to 145 cycles
     assert r["test_engines_above_cap"] == 11
     assert 3.0 < r["raw_rmse_of_perfect_capped"] < 4.5
+    # the pull rule: a margin from validation errors; the oracle misses nothing; the test has 10 engines due
+    pull = r["pull_rule"]
+    assert r["pull_margin"] > 0 and pull["inspection"] == 15 and pull["due"] == 10
+    rules = pull["rules"]
+    oracle = rules["oracle (true RUL)"]
+    assert oracle["pulled"] == 10 and oracle["missed"] == 0 and 10 <= oracle["wasted_cycles"] <= 150
+    margin_rule = [v for k, v in rules.items() if k.startswith("margin")][0]
+    assert margin_rule["missed"] <= rules["no margin"]["missed"] <= 10
+    assert margin_rule["pulled"] >= rules["no margin"]["pulled"]
     # ridge before its clip: far more FD003 engines outside [0, 125] than FD001 ones
     ridge_raw = r["ridge_unclipped"]
     assert ridge_raw["FD003"]["clipped"] > 2 * ridge_raw["FD001"]["clipped"] and ridge_raw["FD003"]["max"] > 200
