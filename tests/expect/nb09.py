@@ -36,6 +36,10 @@ def check(results: dict):
     assert r["best_model"] in ("LSTM", "1-D CNN", "LSTM + CNN")
     assert abs(r["best_test_rmse"] - res[r["best_model"]]["test_rmse"]) < 1e-3
     assert abs(r["best_test_rmse_capped_truth"] - res[r["best_model"]]["test_rmse_capped"]) < 1e-3
+    seeds = r["capped_rmse_over_seeds"]          # quick mode: one seed a network
+    assert set(seeds) == {"LSTM", "1-D CNN", "LSTM + CNN"} and all(len(v["per_seed"]) == 1 for v in seeds.values())
+    assert abs(r["capped_rmse_mean_over_seeds"] - seeds[r["best_model"]]["mean"]) < 1e-9
+    assert abs(seeds[r["best_model"]]["mean"] - r["best_test_rmse_capped_truth"]) < 1e-3    # one seed: the same
     # the convention: test truth capped at 125; 11 engines lie above the cap, up to 145 cycles
     assert r["test_engines_above_cap"] == 11
     assert 3.0 < r["raw_rmse_of_perfect_capped"] < 4.5
