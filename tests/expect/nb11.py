@@ -60,6 +60,13 @@ def check(results: dict):
     # holidays and the day after are harder for the forecast that copies the last day
     hol = r["holiday_mape"]["persistence"]
     assert hol["holiday or day after"] > hol["other days"]
+    # an asymmetric cost (a short MWh costs 3x a surplus one): the pinball-trained network aims at the 0.75 quantile
+    med, qua = r["asymmetric_cost"]["LSTM, L1 (median)"], r["asymmetric_cost"]["LSTM, pinball 0.75"]
+    assert qua["hours under %"] < med["hours under %"] and qua["mean bias MW"] > med["mean bias MW"]
+    assert qua["cost / hour"] < med["cost / hour"] and qua["MAPE %"] > med["MAPE %"]
+    assert abs(r["pinball_cost_saving"] - (1 - qua["cost / hour"] / med["cost / hour"])) < 1e-9
+    if not quick:   # it learned the quantile: short in about a quarter of the hours, the median in about half
+        assert abs(qua["hours under %"] - 25) < 10 and abs(med["hours under %"] - 50) < 10
     if not quick and reported:   # the target: the deep model at most 0.7 x seasonal-naive, and better than ridge
         assert r["keep_lstm"] and r["lstm_beats_ridge"] and r["lstm_over_snaive"] <= 0.7
         assert max(seeds) < r["ridge_mape"]
