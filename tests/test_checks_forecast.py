@@ -3,42 +3,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import forecast as C
-from checker_util import fails, passes, _stub  # noqa: E402
-
-
-# ------------------------------------------------------------------ MAPE
-
-def mape_ok(y, p):
-    y, p = np.asarray(y, float), np.asarray(p, float)
-    return 100 * np.mean(np.abs(p - y) / np.abs(y))
-
-
-def test_mape_accepts_right_answers(capsys):
-    from sklearn.metrics import mean_absolute_percentage_error
-    for fn in (mape_ok, lambda y, p: 100 * mean_absolute_percentage_error(np.ravel(y), np.ravel(p))):
-        passes(C.check_mape, fn, capsys)
-
-
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda y, p: np.mean(np.abs(p - y) / y), "fraction"),
-    (lambda y, p: 100 * np.mean(np.abs(p - y) / p), "ACTUAL value"),
-    (lambda y, p: 100 * np.mean((p - y) / y), "absolute value"),
-    (lambda y, p: 100 * np.mean((y - p) / y), "absolute value"),
-    (lambda y, p: 100 * np.abs(p - y).sum() / y.sum(), "WAPE"),
-    (lambda y, p: 100 * np.mean(((p - y) / y) ** 2), "squared"),
-    (lambda y, p: 100 * np.mean(np.abs(p - y) / y, axis=0), "shape"),
-    (lambda y, p: 100 * np.median(np.abs(p - y) / y), "not the mean"),
-    (_stub, "not implemented yet"),
-])
-def test_mape_rejects_typical_mistakes(mistake, hint, capsys):
-    fails(C.check_mape, mistake, hint, capsys)
-
-
-def test_mape_rejects_mutation(capsys):
-    def mutating(y, p):
-        p -= y
-        return 100 * np.mean(np.abs(p) / y)
-    fails(C.check_mape, mutating, "changed its input", capsys)
+from checker_util import fails, in_place, passes, _stub  # noqa: E402
 
 
 # ------------------------------------------------------------------ seasonal-naive
@@ -80,43 +45,117 @@ def test_seasonal_naive_rejects_mutation(capsys):
     fails(C.check_seasonal_naive, mutating, "changed the history", capsys)
 
 
-# ------------------------------------------------------------------ rolling-origin split
+# ------------------------------------------------------------------ MASE
 
-def split_ok(n, n_folds, test_size, horizon):
-    folds = []
-    for k in range(n_folds):
-        start = n - (n_folds - k) * test_size
-        folds.append((np.arange(0, start - horizon + 1), np.arange(start, start + test_size)))
-    return folds
+def mase_ok(y, p, tr, s):
+    y, p, tr = np.asarray(y, float), np.asarray(p, float), np.asarray(tr, float)
+    return np.mean(np.abs(p - y)) / np.mean(np.abs(tr[s:] - tr[:-s]))
 
 
-def test_split_accepts_right_answers(capsys):
-    from sklearn.model_selection import TimeSeriesSplit
-    sk = lambda n, k, t, h: list(TimeSeriesSplit(k, test_size=t, gap=h - 1).split(np.zeros(n)))  # noqa: E731
-    for fn in (split_ok, sk, lambda *a: [(list(tr), list(te)) for tr, te in split_ok(*a)]):
-        passes(C.check_rolling_origin_split, fn, capsys)
+def mase_loop(y, p, tr, s):
+    num = [abs(b - a) for a, b in zip(np.ravel(y), np.ravel(p))]
+    den = [abs(tr[t] - tr[t - s]) for t in range(s, len(tr))]
+    return (sum(num) / len(num)) / (sum(den) / len(den))
 
 
-def _shift_train(delta):
-    return lambda *a: [(np.arange(0, len(tr) + delta), te) for tr, te in split_ok(*a)]
+@pytest.mark.parametrize("fn", [mase_ok, mase_loop])
+def test_mase_accepts_right_answers(fn, capsys):
+    passes(C.check_mase, fn, capsys)
+
+
+def _mase_scaled(scale):
+    return lambda y, p, tr, s: np.mean(np.abs(p - y)) / scale(y, tr, s)
+
+
+def _mase_sq(y, p, tr, s):
+    return np.mean((p - y) ** 2) / np.mean((tr[s:] - tr[:-s]) ** 2)
 
 
 @pytest.mark.parametrize("mistake, hint", [
-    (lambda n, k, t, h: split_ok(n, k, t, 1), "leak the future"),           # no gap
-    (_shift_train(-1), "too many"),                                         # gap one too large
-    (lambda *a: [(tr[len(tr) // 2:], te) for tr, te in split_ok(*a)], "expanding window"),   # sliding window
-    (lambda *a: [(np.arange(te[-1] + 1), te) for tr, te in split_ok(*a)], "at or after"),
-    (lambda *a: split_ok(*a)[::-1], "earliest fold first"),
-    (lambda n, k, t, h: [(np.arange(0, i * t), np.arange(i * t, (i + 1) * t)) for i in range(1, k + 1)], "LAST"),
-    (lambda n, k, t, h: split_ok(n, k, t, h)[:-1], "folds for"),
-    (lambda n, k, t, h: [(tr, te[:-1]) for tr, te in split_ok(n, k, t, h)], "test samples"),
-    (lambda n, k, t, h: 3, "list of"),
+    (_mase_scaled(lambda y, tr, s: np.mean(np.abs(y.ravel()[s:] - y.ravel()[:-s]))), "TEST values"),
+    (_mase_scaled(lambda y, tr, s: np.mean(np.abs(np.diff(tr)))), "seasonal lag"),
+    (_mase_sq, "absolute values"),
+    (lambda *a: np.sqrt(_mase_sq(*a)), "absolute values"),
+    (_mase_scaled(lambda y, tr, s: np.mean(np.abs(tr))), "relative MAE"),
+    (_mase_scaled(lambda y, tr, s: np.mean(np.abs(y))), "relative MAE"),
+    (lambda *a: 100 * mase_ok(*a), "not a percentage"),
+    (lambda *a: 1 / mase_ok(*a), "swapped"),
+    (lambda y, p, tr, s: np.mean(np.abs(p - y), axis=0) / np.mean(np.abs(tr[s:] - tr[:-s])), "shape"),
+    (lambda y, p, tr, s: np.median(np.abs(p - y)) / np.mean(np.abs(tr[s:] - tr[:-s])), "mean absolute error"),
     (_stub, "not implemented yet"),
 ])
-def test_split_rejects_typical_mistakes(mistake, hint, capsys):
-    fails(C.check_rolling_origin_split, mistake, hint, capsys)
+def test_mase_rejects_typical_mistakes(mistake, hint, capsys):
+    fails(C.check_mase, mistake, hint, capsys)
 
 
-def test_reference_is_leak_free():
-    for tr, te in C._reference_split(1000, 4, 100, 24):
-        assert tr[-1] + 24 == te[0] and tr[0] == 0 and len(te) == 100
+def test_mase_rejects_mutation(capsys):
+    fails(C.check_mase, in_place(mase_ok, lambda y, p, tr, s: tr.sort()), "changed its input", capsys)
+
+
+# ------------------------------------------------------------------ sliding-window backtest
+
+def sliding_ok(n, n_folds, test_size, train_size, gap):
+    starts = [n - (n_folds - k) * test_size for k in range(n_folds)]
+    return [(np.arange(max(0, st - gap - train_size), st - gap), np.arange(st, st + test_size)) for st in starts]
+
+
+def sliding_loop(n, n_folds, test_size, train_size, gap):
+    folds, start = [], n - n_folds * test_size
+    for _ in range(n_folds):
+        train = [i for i in range(start - gap - train_size, start - gap) if i >= 0]
+        folds.append((np.array(train), np.array(range(start, start + test_size))))
+        start += test_size
+    return folds
+
+
+def sliding_sklearn(n, n_folds, test_size, train_size, gap):
+    from sklearn.model_selection import TimeSeriesSplit
+    tss = TimeSeriesSplit(n_folds, test_size=test_size, gap=gap, max_train_size=train_size)
+    return list(tss.split(np.zeros(n)))
+
+
+@pytest.mark.parametrize("fn", [sliding_ok, sliding_loop, sliding_sklearn,
+                                lambda *a: [(list(tr), list(te)) for tr, te in sliding_ok(*a)]])
+def test_sliding_accepts_right_answers(fn, capsys):
+    passes(C.check_sliding_backtest, fn, capsys)
+
+
+def _sliding_train(train):
+    """A backtest with the right test blocks whose training block of each fold is train(start, train_size, gap)."""
+    return lambda *a: [(train(te[0], a[3], a[4]), te) for _, te in sliding_ok(*a)]
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (_sliding_train(lambda st, w, g: np.arange(0, st - g)), "a sliding window keeps only the last train_size"),
+    (lambda n, k, t, w, g: sliding_ok(n, k, t, w, 0), "leave out the `gap`"),
+    (lambda n, k, t, w, g: sliding_ok(n, k, t, w, g + 1), "off by one"),
+    (lambda n, k, t, w, g: sliding_ok(n, k, t, w, g - 1), "off by one"),
+    (lambda n, k, t, w, g: sliding_ok(n, k, t, w, 2 * g), "ends 48 samples before"),
+    (_sliding_train(lambda st, w, g: np.arange(max(0, st - w), st - g)), "counted back from the gap"),
+    (_sliding_train(lambda st, w, g: np.arange(max(0, st - g - w - 1), st - g)), "expected 300"),
+    (_sliding_train(lambda st, w, g: np.arange(st - g - w, st - g)), "clip at 0"),              # negative indices
+    (_sliding_train(lambda st, w, g: np.arange(1000)[st - g - w:st - g]), "clip at 0"),        # slice wraps
+    (_sliding_train(lambda st, w, g: np.arange(st - w, st + 1)), "at or after"),
+    (_sliding_train(lambda st, w, g: np.arange(max(0, st - g - w), st - g)[::-1]), "not the consecutive window"),
+    (lambda *a: sliding_ok(*a)[::-1], "earliest fold first"),
+    (lambda n, k, t, w, g: [(np.arange(max(0, i * t - g - w), i * t - g), np.arange(i * t, (i + 1) * t))
+                            for i in range(1, k + 1)], "LAST"),
+    (lambda *a: [(tr, te + 1) for tr, te in sliding_ok(*a)], "consecutive block"),
+    (lambda *a: sliding_ok(*a)[:-1], "folds for"),
+    (lambda *a: [(tr, te[:-1]) for tr, te in sliding_ok(*a)], "test samples"),
+    (lambda *a: 3, "list of"),
+    (_stub, "not implemented yet"),
+])
+def test_sliding_rejects_typical_mistakes(mistake, hint, capsys):
+    fails(C.check_sliding_backtest, mistake, hint, capsys)
+
+
+@pytest.mark.parametrize("n, n_folds, test_size, train_size, gap", [
+    (1000, 4, 100, 300, 24), (500, 3, 50, 400, 7), (300, 2, 40, 100, 0), (60, 5, 10, 5, 3)])
+def test_sliding_reference_is_the_clipped_window(n, n_folds, test_size, train_size, gap):
+    ref = C._reference_sliding(n, n_folds, test_size, train_size, gap)
+    assert len(ref) == n_folds
+    for k, (tr, te) in enumerate(ref):
+        start = n - (n_folds - k) * test_size
+        assert np.array_equal(te, np.arange(start, start + test_size))
+        assert np.array_equal(tr, np.arange(max(0, start - gap - train_size), start - gap))
