@@ -83,6 +83,11 @@ def environment(env: dict | None):
                 os.environ[k] = v
 
 
+def machine_line() -> str:
+    """The machine a run happened on, as the report and the website name it."""
+    return f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
 def execute(nb: Path, out_dir: Path, quick: bool, threads: int | None, timeout: int | None,
             extra_params: dict | None = None, log_dir: Path | None = None, env: dict | None = None,
             cwd: Path | None = None) -> dict:
@@ -250,7 +255,7 @@ def main(argv=None) -> int:
     passed = sum(r["status"] == "ok" for r in rows)
     meta = {"finished": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, "jobs": jobs,
             "total": len(rows), "passed": passed, "wall_s": round(time.perf_counter() - t0, 1),
-            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "machine": machine_line(),
             "cpu_kind": cpu_kind() + (" (run with the AVX2 switches)" if a.avx2 else "")}
     js, ht = write_report(rows, meta, a.build)
     print(f"{passed}/{len(rows)} notebooks passed in {meta['wall_s']} s; report: {ht} and {js}")

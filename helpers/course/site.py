@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import html
 import importlib.util
 import json
@@ -23,12 +24,30 @@ from pathlib import Path
 
 import nbformat
 
-from .report import annotate, fmt, target_line
+from .pages import EDITIONS, failure, page
+from .report import annotate, fmt
 from .run import ROOT, list_notebooks
 
 BUILD = ROOT / "build"
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "ui", "a11y/assistive-mml.js")
 FIGURES_PER_NOTEBOOK = 6
+VERDICTS = {"met": ("✔", "met"), "missed": ("✘", "missed"), "not applicable in quick mode": ("–", "na"),
+            "not recorded": ("?", "unrecorded")}     # mark and CSS class of each verdict on the report page
+CSS = """.verdict { font-weight: 600; white-space: nowrap; }
+.verdict-met { color: #1a7f37; } .verdict-missed { color: #c62828; }
+.verdict-na { color: #6e7781; font-weight: 400; } .verdict-unrecorded { color: #b26a00; }
+.verdict-failed { color: #c62828; } .verdict-ok { color: #1a7f37; }
+"""
+SEARCH_JS = r"""// Search previews are cut from each page's HTML, where a formula is still its TeX source between \( and \)
+// or \[ and \]: a formula with TeX commands reads [formula], a plain one (x_t) loses its delimiters.
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof Search === "undefined" || !Search.htmlToText) return;
+  const toText = Search.htmlToText;
+  const plain = (_, tex) => (tex.includes("\\") ? "[formula]" : tex.trim());
+  Search.htmlToText = (html, anchor) => toText(html, anchor)
+    .replace(/\\\(([\s\S]*?)\\\)/g, plain).replace(/\\\[([\s\S]*?)\\\]/g, plain);
+});
+"""
 CONF = '''\
 project = "Deep learning for industry"
 html_title = "Deep learning for industry"
@@ -36,10 +55,14 @@ extensions = ["myst_nb", "sphinx.ext.githubpages"]   # githubpages: a .nojekyll 
 html_theme = "sphinx_book_theme"
 html_theme_options = {{"show_toc_level": 2, "use_download_button": False, "use_fullscreen_button": False}}
 html_static_path = ["_static"]
+html_css_files = ["course.css"]
+html_js_files = ["search-math.js"]
+author = "the Deep learning for industry course"
 mathjax_path = "mathjax/tex-chtml.js"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 nb_execution_mode = "off"
+nb_render_markdown_format = "gfm"      # Markdown printed by a cell keeps its tables
 nb_output_stderr = "remove"
 nb_ipywidgets_js = {{}}
 language = "en"
@@ -76,23 +99,29 @@ def section(markdown: str, title: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def link_notebooks(markdown: str, names: list[str]) -> str:
-    """README text for the site: `NN_name` becomes a link to its page; links to repository files lose their target."""
+def link_notebooks(markdown: str, names: list[str], titles: dict | None = None) -> str:
+    """README text for the site: `NN_name` becomes a link to its page, named by its title; links to repository
+    files lose their target."""
     markdown = re.sub(r"\[([^\]]+)\]\((?!https?:)[^)]+\)", r"\1", markdown)
     for name in names:
-        markdown = markdown.replace(f"`{name}`", f"[{name}](notebooks/{name}.ipynb)")
+        label = (titles or {}).get(name, name).replace("|", "-")
+        markdown = markdown.replace(f"`{name}`", f"[{label}](notebooks/{name}.ipynb)")
     return markdown
 
 
-def home_page(names: list[str]) -> str:
-    """index.md: what the course is, the notebook map, the commands, teaching with it, and the table of contents."""
+def home_page(names: list[str], titles: dict | None = None) -> str:
+    """index.md: what the course is, the notebook map, the reference pages, the commands, teaching with it, and the
+    table of contents. titles: {name: the notebook's title} for the links (default: the names)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip()
     toc = "\n".join(f"notebooks/{n}" for n in names)
+    link = functools.partial(link_notebooks, names=names, titles=titles)
     return (f"# Deep learning for industry\n\n{intro}\n\n## The notebooks\n\n"
-            f"{link_notebooks(section(readme, 'The notebooks'), names)}\n\n"
-            f"## Two commands\n\n{link_notebooks(section(readme, 'Two commands'), names)}\n\n"
-            f"## Teaching with the course\n\n{link_notebooks(section(readme, 'Teaching with the course'), names)}\n\n"
+            f"{link(section(readme, 'The notebooks'))}\n\n"
+            "## Reference\n\n- [Glossary 术语表](glossary.md): the key terms of every lesson in English and Chinese.\n"
+            "- [Run report](report.md): the run these pages come from, each result beside its target.\n\n"
+            f"## Two commands\n\n{link(section(readme, 'Two commands'))}\n\n"
+            f"## Teaching with the course\n\n{link(section(readme, 'Teaching with the course'))}\n\n"
             f"```{{toctree}}\n:caption: Lessons\n:maxdepth: 1\n:hidden:\n\n{toc}\n```\n\n"
             "```{toctree}\n:caption: Reference\n:maxdepth: 1\n:hidden:\n\nglossary\nreport\n```\n")
 
@@ -130,34 +159,59 @@ def figures(doc, folder: Path, name: str) -> list[str]:
     return found
 
 
+def mark(sign_class: tuple, words: str) -> str:
+    """A verdict as the report shows it: its sign and words in its colour."""
+    sign, cls = sign_class
+    return f'<span class="verdict verdict-{cls}">{sign} {html.escape(words)}</span>'
+
+
+def result_cell(t: dict) -> str:
+    """'0.912 (target >= 0.9)' for one verdict."""
+    got = "not recorded" if t["got"] is None else fmt(t["got"])
+    return f"{got} (target {t['op']} {fmt(t['value'])})"
+
+
+def targets_cell(goals: list[dict], met: int, judged: int) -> str:
+    """The summary's count of targets met, in words where there is nothing to count."""
+    if not goals:
+        return "no targets"
+    if not judged:
+        return mark(VERDICTS["not applicable in quick mode"], "full mode only")
+    return mark(VERDICTS["met" if met == judged else "missed"], f"{met} of {judged} met")
+
+
 def report_page(rows: list[dict], meta: dict, docs: dict, folder: Path) -> str:
     """report.md: the run at a glance, then each notebook's targets, results and figures."""
     mode = meta.get("mode", "quick")
-    head = (f"# Run report\n\n{meta.get('finished', '')} · **{mode} mode** · {meta.get('passed', '?')}/"
+    when = str(meta.get("finished", "date not recorded"))[:16].replace("T", " ")
+    head = (f"# Run report\n\n{when} · **{mode} mode** · {meta.get('passed', '?')}/"
             f"{meta.get('total', len(rows))} notebooks passed in {meta.get('wall_s', '?')} s · "
             f"{meta.get('machine', '')} · CPU kind `{meta.get('cpu_kind', '?')}`\n\n")
     if mode == "quick":
         head += ("Quick mode shrinks every size: a full-mode target reads *not applicable*; `make run` "
                  "then `make site` shows the full run.\n\n")
-    summary = ["| notebook | status | s | device | precision | met |", "|---|---|---:|---|---|---|"]
+    summary = ["| notebook | status | s | device | precision | targets |", "|---|---|---:|---|---|---|"]
     sections = []
     for r in rows:
         name, goals = r["notebook"], r.get("targets", [])
         met = sum(t["status"] == "met" for t in goals)
         judged = sum(t["status"] in ("met", "missed") for t in goals)
         res = r.get("results", {})
-        summary.append(f"| [{name[:2]} {name[3:].replace('_', ' ')}](notebooks/{name}.ipynb) | {r['status']} | {r.get('duration_s', '')} | "
-                       f"{r.get('device', '')} | {res.get('precision', 'fp32')} | {met}/{judged} |")
+        status = mark(("✔", "ok") if r["status"] == "ok" else ("✘", "failed"), r["status"])
+        summary.append(f"| [{name[:2]} {name[3:].replace('_', ' ')}](notebooks/{name}.ipynb) | {status} | "
+                       f"{r.get('duration_s', '')} | {r.get('device', '')} | {res.get('precision', 'fp32')} | "
+                       f"{targets_cell(goals, met, judged)} |")
         title = title_of(docs[name]) if name in docs else name
         lines = [f"## {title}\n", f"[the executed notebook](notebooks/{name}.ipynb) · {r.get('duration_s', '')} s · "
                  f"{r.get('device', '')} · {res.get('precision', 'fp32')} · "
                  f"CPU `{res.get('cpu_kind', meta.get('cpu_kind', '?'))}`\n"]
         if r.get("error"):
-            lines.append(f"```text\n{r['error'][:1500]}\n```\n")
+            what = failure(docs[name], r) if name in docs else r["error"]
+            lines.append(f"**This notebook stopped with an error:** {what}\n\n```text\n{r['error'][:1500]}\n```\n")
         if goals:
             lines += ["| target | result | verdict |", "|---|---|---|"]
-            lines += [f"| {t['text']} (`{t['result']}`) | {target_line(t).rsplit(':', 1)[0]} | "
-                      f"**{t['status']}** |" for t in goals]
+            lines += [f"| {t['text']} (`{t['result']}`) | {result_cell(t)} | {mark(VERDICTS[t['status']], t['status'])} |"
+                      for t in goals]
             lines.append("")
         cells = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(fmt(v))}</td></tr>"
                         for k, v in res.items())
@@ -172,20 +226,25 @@ def report_page(rows: list[dict], meta: dict, docs: dict, folder: Path) -> str:
     return head + "\n".join(summary) + "\n\n" + "\n".join(sections)
 
 
-def build_site(executed: list[Path], rows: list[dict], meta: dict, out: Path, work: Path | None = None) -> Path:
-    """Stage the executed notebooks, home, glossary and report pages in `work`, build HTML into `out`; returns index.html."""
+def build_site(executed: list[Path], rows: list[dict], meta: dict, out: Path, work: Path | None = None,
+               edition: str = "class") -> Path:
+    """Stage the notebooks' pages (helpers.course.pages), home, glossary and report in `work`, build HTML into `out`;
+    returns index.html. edition: "class" (the student edition's exercises) or "instructor" (with solutions)."""
     work = work or out.parent / (out.name + "-src")
     shutil.rmtree(work, ignore_errors=True)
     (work / "notebooks").mkdir(parents=True)
-    docs = {}
+    docs, by_name = {}, {r["notebook"]: r for r in rows}
     for path in executed:
         doc = nbformat.read(str(path), as_version=4)
         docs[path.stem] = doc
-        nbformat.write(doc, str(work / "notebooks" / path.name))
+        shown = page(doc, meta, by_name.get(path.stem, {}), edition)
+        nbformat.write(shown, str(work / "notebooks" / path.name))
     (work / "_static" / "report").mkdir(parents=True)
+    (work / "_static" / "course.css").write_text(CSS, encoding="utf-8")
+    (work / "_static" / "search-math.js").write_text(SEARCH_JS, encoding="utf-8")
     copy_mathjax(work / "_static" / "mathjax")
     (work / "conf.py").write_text(CONF.format(), encoding="utf-8")
-    (work / "index.md").write_text(home_page(list(docs)), encoding="utf-8")
+    (work / "index.md").write_text(home_page(list(docs), {n: title_of(d) for n, d in docs.items()}), encoding="utf-8")
     (work / "glossary.md").write_text(glossary_page(docs), encoding="utf-8")
     annotate(rows, meta.get("mode", "quick"))
     (work / "report.md").write_text(report_page(rows, meta, docs, work / "_static" / "report"), encoding="utf-8")
@@ -223,10 +282,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m helpers.course.site", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=BUILD / "site", help="the site's folder (default build/site)")
     p.add_argument("--build", type=Path, default=BUILD, help="where make run / make quick wrote (default build/)")
+    p.add_argument("--edition", choices=EDITIONS, default="class",
+                   help="class: exercises as the student edition (default); instructor: with their solutions")
     a = p.parse_args(argv)
     nbs, rows, meta = from_build(a.build)
-    index = build_site(nbs, rows, meta, a.out)
-    print(f"site of {len(nbs)} notebooks ({meta.get('mode')} mode): {index}")
+    index = build_site(nbs, rows, meta, a.out, edition=a.edition)
+    print(f"site of {len(nbs)} notebooks ({meta.get('mode')} mode, {a.edition} edition): {index}")
+    if meta.get("mode") != "full":
+        print("these are quick-mode outputs (each page says so); the site to publish is the one after `make run`")
     print(f"view it: python -m http.server -d {a.out} 8000  (then http://127.0.0.1:8000)")
     return 0
 
