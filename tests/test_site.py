@@ -258,7 +258,7 @@ def _executed_notebook():
         new_code_cell("print('a'); print('b'); record('x', 1)", outputs=[
             new_output("stream", name="stdout", text="epoch 1\n"), new_output("stream", name="stdout", text="epoch 2\n"),
             new_output("display_data", data={MIME: {"name": "x", "value": 1}, "text/plain": "recorded x = 1"}),
-            new_output("stream", name="stdout", text="done\n")]),
+            new_output("stream", name="stderr", text="a warning\n"), new_output("stream", name="stdout", text="done\n")]),
         new_markdown_cell("**Exercise 1.** Write f."),
         new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION",
                       metadata={"nbgrader": {"grade": False, "grade_id": "ex1", "locked": False, "schema_version": 3,

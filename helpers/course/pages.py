@@ -1,7 +1,7 @@
 """What a notebook's page on the course website shows: the lesson's outputs, not the run's bookkeeping.
 
-Records (`helpers.record`) are data for the run report, not output for a reader: they leave the page.
-Consecutive prints of a cell merge into one block. Papermill's injected-parameters cell (a test run's
+Records (`helpers.record`) are data for the run report, not output for a reader: they leave the page,
+as does stderr (warnings and progress bars). Consecutive prints of a cell merge into one block. Papermill's injected-parameters cell (a test run's
 temporary folders) leaves. The class edition shows nbgrader's student edition from the first exercise
 on (stubs in place of solutions, no outputs there). A banner under the title says which run the
 outputs come from, and a notebook that failed says so there, with the line it stopped at.
@@ -18,10 +18,10 @@ EDITIONS = ("class", "instructor")
 
 
 def lesson_outputs(outputs) -> list:
-    """A cell's outputs without records, consecutive outputs of one stream merged into one."""
+    """A cell's outputs without records and stderr (warnings, progress), consecutive prints merged into one."""
     kept = []
     for out in outputs:
-        if MIME in out.get("data", {}):
+        if MIME in out.get("data", {}) or (out.get("output_type") == "stream" and out.get("name") == "stderr"):
             continue
         prev = kept[-1] if kept else None
         if (out.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream"
