@@ -64,7 +64,7 @@ def check(results: dict):
         assert settings[0] is None and all(settings[1:]) and len(rows) in (11, 12), settings
         assert {"translate", "flip", "label_smoothing", "act", "whiten", "ema", "res_schedule", "tta"} <= set(settings)
         accs = [row["test_acc"] for row in rows]
-        assert min(accs) > (0.12 if quick else 0.4), accs
+        assert min(accs) > (0.12 if quick else 0.3), accs   # full: 5,000 images, 3 epochs a row (chance 0.1)
         noise = r["ablation_noise"]             # binomial standard error of one test accuracy
         assert 0 < noise < 0.05
         if not quick:                           # TTA averages the model's own views: it does not cost accuracy
