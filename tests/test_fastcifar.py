@@ -225,6 +225,21 @@ def test_bench_budget_table():
     assert bench.budget_table(log, (20, 60, 120, 600)) == {20: None, 60: 0.5, 120: 0.7, 600: 0.7}
 
 
+def test_bench_prints_one_table_with_a_column_group_per_precision_path():
+    spec = importlib.util.spec_from_file_location("bench_cifar", ROOT / "bench" / "cifar10_time_to_accuracy.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def path(acc, ref):
+        return {"fast": [{"budget_s": 60, "test_acc": acc, "widths": [32, 64, 64]}],
+                "reference": [{"budget_s": 60, "test_acc": ref, "base_width": 16}]}
+    result = {"budgets_s": [60, 120], "seed_cnn": None, "paths": {"fp32": path(0.80, 0.78), "bf16": path(0.82, 0.84)}}
+    lines = bench.table(result).splitlines()
+    assert "fp32 recipe" in lines[0] and "bf16 port" in lines[0] and lines[0].count("ratio") == 2
+    assert "0.8000" in lines[2] and "1.026" in lines[2] and "0.976" in lines[2]   # 0.80/0.78, 0.82/0.84
+    assert lines[3].count("-") >= 4                                               # 120 s: nothing measured
+
+
 
 def test_the_recipe_is_one_object_of_named_fields():
     r = fastcifar.RECIPE
