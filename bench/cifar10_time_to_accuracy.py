@@ -149,9 +149,8 @@ def main():
 
 def run_path(amp, X, y, Xt, yt, budgets, a, fixed, dev) -> dict:
     """The fast recipe and the airbench94 port at every budget in one precision (amp None: fp32, "auto")."""
-    import helpers as h
     from helpers.models import fastcifar
-    res = {"amp": h.precision_name(dev, amp), "fast": [], "reference": []}
+    res = {"amp": helpers.precision_name(dev, amp), "fast": [], "reference": []}
     if not a.skip_fast:
         speeds = {}
         if not fixed:
@@ -163,7 +162,7 @@ def run_path(amp, X, y, Xt, yt, budgets, a, fixed, dev) -> dict:
         for b in budgets:
             w = fixed or fastcifar.choose_widths(b, len(X), amp=amp, speeds=speeds)[0]
             print(f"\nfast recipe, budget {b:.0f}s, widths {w}, load average {load()}", flush=True)
-            h.set_seed(0)
+            helpers.set_seed(0)
             r = fastcifar.train(X, y, Xt, yt, epochs=None, budget_s=b, widths=w, dev=dev, amp=amp,
                                tta=a.tta if a.tta == "auto" else int(a.tta),
                                log_fn=lambda s: print("  " + s, flush=True))
@@ -181,7 +180,7 @@ def run_path(amp, X, y, Xt, yt, budgets, a, fixed, dev) -> dict:
             plan = [(w, ref.epochs_for_budget(b, ref_speed[w], len(X), len(Xt))) for w in widths]
             w, ep = next(((w, ep) for w, ep in plan if ep >= a.ref_min_epochs), plan[-1])
             print(f"\nairbench94 port, budget {b:.0f}s: base width {w}, {ep} epochs, load average {load()}", flush=True)
-            h.set_seed(0)
+            helpers.set_seed(0)
             r = ref.train(X, y, Xt, yt, epochs=ep, base_width=w, dev=dev, amp=amp,
                           log_fn=lambda s: print("  " + s, flush=True))
             print(f"  test accuracy {r['test_acc']:.4f} in {r['time_s']:.1f}s", flush=True)

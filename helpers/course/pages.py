@@ -59,10 +59,15 @@ def class_edition(doc):
     return doc
 
 
+def run_date(meta: dict) -> str:
+    """When a run finished, to the minute ('2026-12-07 01:02'), or '' where it was not recorded."""
+    return str(meta.get("finished", ""))[:16].replace("T", " ")
+
+
 def banner(meta: dict, row: dict, doc) -> str:
     """The Markdown admonition under a page's title: the run the outputs come from, and a failure if there was one."""
     mode = meta.get("mode", "quick")
-    when = str(meta.get("finished", ""))[:16].replace("T", " ")
+    when = run_date(meta)
     where = ", ".join(str(x) for x in (meta.get("machine"), f"CPU kind {meta.get('cpu_kind')}" if meta.get("cpu_kind")
                                        else None, row.get("device")) if x)
     text = (f"Outputs from a **{mode}-mode run** on {where or 'an unnamed machine'}, {when or 'date not recorded'}. ")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from .pages import EDITIONS, failure, page
+from .pages import EDITIONS, failure, page, run_date
 from .report import annotate, fmt
 from .run import ROOT, list_notebooks
 
@@ -183,7 +183,7 @@ def targets_cell(goals: list[dict], met: int, judged: int) -> str:
 def report_page(rows: list[dict], meta: dict, docs: dict, folder: Path) -> str:
     """report.md: the run at a glance, then each notebook's targets, results and figures."""
     mode = meta.get("mode", "quick")
-    when = str(meta.get("finished", "date not recorded"))[:16].replace("T", " ")
+    when = run_date(meta) or "date not recorded"
     head = (f"# Run report\n\n{when} · **{mode} mode** · {meta.get('passed', '?')}/"
             f"{meta.get('total', len(rows))} notebooks passed in {meta.get('wall_s', '?')} s · "
             f"{meta.get('machine', '')} · CPU kind `{meta.get('cpu_kind', '?')}`\n\n")
