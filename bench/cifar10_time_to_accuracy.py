@@ -155,7 +155,7 @@ def run_path(amp, X, y, Xt, yt, budgets, a, fixed, dev) -> dict:
         speeds = {}
         if not fixed:
             t0 = time.perf_counter()
-            speeds = {w: fastcifar.train_speed(w, dev, amp) for w, _ in fastcifar.WIDTH_CHOICES}
+            speeds = {w: fastcifar.schedule_speed(w, dev, amp) for w, _ in fastcifar.WIDTH_CHOICES}
             print(f"\nspeed probe ({time.perf_counter() - t0:.1f}s, not counted in the budgets): " +
                   ", ".join(f"{w}: {v:.0f} images/s" for w, v in speeds.items()), flush=True)
             res["speed_probe_images_per_s"] = {",".join(map(str, w)): round(v) for w, v in speeds.items()}

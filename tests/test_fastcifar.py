@@ -203,11 +203,35 @@ def test_choose_widths_picks_the_widest_net_that_gets_its_epochs():
     choices = (((8, 8, 8), 0.0), ((16, 16, 16), 6.0), ((32, 32, 32), 10.0))
     speeds = {(8, 8, 8): 10_000.0, (16, 16, 16): 5_000.0, (32, 32, 32): 1_000.0}
     w, epochs, _ = fastcifar.choose_widths(100, 50_000, choices=choices, speeds=speeds)
-    assert w == (16, 16, 16) and epochs == pytest.approx(0.85 * 100 * 5000 / 50_000)
+    assert w == (16, 16, 16) and epochs == pytest.approx(0.9 * 100 * 5000 / 50_000)
     assert fastcifar.choose_widths(10, 50_000, choices=choices, speeds=speeds)[0] == (8, 8, 8)
     assert fastcifar.choose_widths(1000, 50_000, choices=choices, speeds=speeds)[0] == (32, 32, 32)
     ips = fastcifar.train_speed((8, 8, 8), "cpu", batch_size=16, steps=1, size=20)
     assert math.isfinite(ips) and ips > 0
+
+
+def test_choose_widths_stops_probing_at_the_first_net_that_falls_short(monkeypatch):
+    choices = (((8, 8, 8), 0.0), ((16, 16, 16), 6.0), ((32, 32, 32), 10.0))
+    probed = []
+    monkeypatch.setattr(fastcifar, "schedule_speed", lambda w, dev, amp: probed.append(w) or 1000.0 / w[0])
+    w, _, speeds = fastcifar.choose_widths(60, 100, choices=choices)   # (32,32,32): 0.9*60*31.25/100 = 16.9 epochs
+    assert w == (32, 32, 32) and probed == [(8, 8, 8), (16, 16, 16), (32, 32, 32)]
+    probed.clear()
+    w, _, speeds = fastcifar.choose_widths(60, 50_000, choices=choices)  # (16,16,16) gets 0.07 epochs: stop there
+    assert w == (8, 8, 8) and probed == [(8, 8, 8), (16, 16, 16)] and set(speeds) == set(probed)
+
+
+def test_schedule_speed_weights_each_image_size_by_its_share_of_training_time(monkeypatch):
+    sizes = []
+
+    def fake_speed(widths, dev, amp, batch_size, steps, channels_last, size):
+        sizes.append((size, batch_size))
+        return {20: 3000.0, 24: 2000.0, 32: 1000.0}[size]
+    monkeypatch.setattr(fastcifar, "train_speed", fake_speed)
+    v = fastcifar.schedule_speed((8, 8, 8), "cpu")
+    assert v == pytest.approx(0.35 * 3000 + 0.30 * 2000 + 0.35 * 1000)
+    assert sizes == [(20, 512), (24, 512), (32, 512)]
+    assert fastcifar.schedule_speed((8, 8, 8), "cpu", recipe=fastcifar.RECIPE.replace(res_schedule=None)) == 1000.0
 
 
 def test_subset_is_class_balanced():
@@ -239,6 +263,30 @@ def test_bench_prints_one_table_with_a_column_group_per_precision_path():
     assert "0.8000" in lines[2] and "1.026" in lines[2] and "0.976" in lines[2]   # 0.80/0.78, 0.82/0.84
     assert lines[3].count("-") >= 4                                               # 120 s: nothing measured
 
+
+
+def _bench_module(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_idea_of_the_equal_time_bench_is_a_recipe_change():
+    ideas = _bench_module("cifar10_ideas").IDEAS
+    for name, (what, changes) in ideas.items():
+        changed = fastcifar.RECIPE.replace(**changes)                  # an unknown field is a TypeError
+        assert changed != fastcifar.RECIPE and what, name
+
+
+def test_the_equal_time_bench_tables_each_idea_against_the_recipe_mean():
+    bench = _bench_module("cifar10_ideas")
+    result = {"baseline": [{"seed": 0, "test_acc": 0.80, "epochs": 5.0}, {"seed": 1, "test_acc": 0.81, "epochs": 5.1}],
+              "ideas": {"no_ema": {"test_acc": 0.79, "epochs": 5.2}, "batch1024": {"test_acc": 0.8155, "epochs": 6.0}}}
+    lines = bench.table(result).splitlines()
+    row = {line.split("|")[0].strip(): line for line in lines[2:]}
+    assert "-1.50p" in row["no_ema"] and "+1.05p" in row["batch1024"]          # against the mean 0.805
+    assert "spread 1.00 points" in lines[-1] and sum(line.startswith("recipe ") for line in lines) == 3
 
 
 def test_the_recipe_is_one_object_of_named_fields():
