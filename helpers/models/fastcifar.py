@@ -313,9 +313,10 @@ def train(X, y, X_test, y_test, *, epochs: float | None = 10.0, budget_s: float 
 # ---------------------------------------------------------------- sizing the net for a time budget
 
 # Candidate widths, smallest first, with the fewest epochs each needs to beat the next smaller one in
-# the same time. Epochs as trained (at the recipe's batch and resolution schedule), from the bench runs
-# in bench/results/: (32,128,128) at 13 epochs beats (32,64,64) at 17 (0.882 vs 0.859); (64,256,256) at
-# 10 epochs ties (32,128,128) at 32 (0.896 vs 0.895).
+# the same time. Epochs as trained (at the recipe's batch and resolution schedule); same-budget runs in
+# bench/results/: in 300 s (32,128,128) at 11.3 epochs beat (32,64,64) at 16.6 (0.871 vs 0.859, fp32)
+# and at 14.3 beat it at 21.3 (0.886 vs 0.865, bf16); in 600 s bf16 (64,256,256) at 10.0 epochs edged
+# (32,128,128) at 28.7 (0.896 vs 0.893).
 WIDTH_CHOICES = (((32, 64, 64), 0.0), ((32, 128, 128), 8.0), ((64, 256, 256), 10.0))
 
 
