@@ -41,7 +41,8 @@ def runs(tmp_path_factory):
     plain = ["--no-batchnorm", "--lr", "0.1"]   # BatchNorm statistics are per replica on CPU: 1 vs 2 processes differ there
     resume = ["--augment", "--save-every", str(SAVE_EVERY)]
     r = {"one": _launch(1, *plain, tmp=tmp, name="one"),
-         "two": _launch(2, *plain, tmp=tmp, name="two"),
+         "two": _launch(2, *plain, "--check-sync", tmp=tmp, name="two"),
+         "zero": _launch(2, "--optimizer", "adam", "--lr", "0.003", "--zero", "--subset", "770", tmp=tmp, name="zero"),
          "whole": _launch(2, *resume, "--checkpoint", tmp / "whole.ckpt", tmp=tmp, name="whole"),
          "killed": _launch(2, *resume, "--checkpoint", tmp / "cut.ckpt", "--crash-rank", "1",
                            "--crash-step", str(CRASH_STEP), "--crash-how", "kill", tmp=tmp, name="killed")}
@@ -74,6 +75,33 @@ def test_two_replicas_stay_identical_and_match_one_process(runs):
     assert one["history"]["loss"][1] < one["history"]["loss"][0]       # it trained
     assert abs(one["history"]["loss"][1] - two["history"]["loss"][1]) < 1e-5
     assert not all(torch.equal(w1[k], torch.zeros_like(w1[k])) for k in w1)
+
+
+def test_every_step_leaves_the_replicas_equal_and_an_epoch_trains_each_image_once(runs):
+    one, two = _ok(runs["one"]), _ok(runs["two"])
+    assert len(two["step_spread"]) == 24 and max(two["step_spread"]) == 0.0      # after every step
+    assert one["step_spread"] == []                                               # only when asked
+    # 768 images, 2 ranks x 32 x 12 steps: every image once per epoch, none twice, on either rank count
+    assert two["coverage"] == one["coverage"] == [[768, 768, 768]] * 2
+
+
+def test_zero_shards_adams_state_over_the_ranks(runs):
+    z = _ok(runs["zero"])
+    per_rank = z["optimizer_state_bytes"]
+    # Adam keeps two float32 moments per trainable parameter: 8 bytes, split between the ranks
+    assert sum(per_rank) == 8 * z["n_trainable"] and z["n_trainable"] < z["n_params"]   # whitening is frozen
+    assert len(per_rank) == 2 and max(per_rank) < 0.75 * sum(per_rank)
+    assert z["replica_spread"] == 0.0 and z["history"]["loss"][1] < z["history"]["loss"][0]
+    # 770 images: the 2 left over after 12 steps of 64 are the ones an epoch does not reach
+    assert all(c == [768, 768, 770] for c in z["coverage"])
+    assert _ok(runs["one"])["optimizer_state_bytes"] == [4 * _ok(runs["one"])["n_trainable"]]   # SGD: momentum
+
+
+def test_zero_refuses_a_checkpoint():
+    import torch
+    args = D.parse_args(["--zero", "--checkpoint", "x.ckpt"])
+    with pytest.raises(ValueError, match="leave out --checkpoint or --zero"):
+        D._optimizer(args, [torch.nn.Parameter(torch.zeros(2))])
 
 
 def test_a_killed_rank_stops_the_launcher_with_a_clear_report(runs):

@@ -31,13 +31,14 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
+from torch.distributed.optim import ZeroRedundancyOptimizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 from ..data import standin_used
 from ..data.cifar import CIFAR10_CLASSES, load_cifar10, standin_images
-from ..device import autocast, grad_scaler, set_threads
+from ..device import autocast, grad_scaler, precision_name, set_threads
 from ..train import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ..train import step as train_step
 from . import fastnet
@@ -62,11 +63,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     a("--batch", type=int, default=256, help="GLOBAL batch size (split evenly over the ranks)")
     a("--lr", type=float, default=0.4, help="peak learning rate for the global batch")
     a("--momentum", type=float, default=0.9)
+    a("--optimizer", choices=["sgd", "adam"], default="sgd", help="SGD with Nesterov momentum, or Adam")
+    a("--zero", action="store_true", help="ZeRO stage 1: shard the optimizer state over the ranks "
+      "(ZeroRedundancyOptimizer; no --checkpoint)")
+    a("--check-sync", action="store_true", help="compare every rank's weights with rank 0's after every step")
     a("--weight-decay", type=float, default=5e-4)
     a("--augment", action="store_true", help="random flips and 2-pixel shifts (a per-rank generator)")
     a("--amp", default="none", help="precision policy of helpers.device: none, auto, bf16, fp16")
     a("--seed", type=int, default=0)
-    a("--device", default="auto", help="auto (a GPU per rank when there are enough), cpu, cuda")
+    a("--device", default="auto", help="auto (a GPU per rank when every rank of the node gets one, else CPU), cpu")
     a("--checkpoint", default=None, help="checkpoint path: resumed from when it exists")
     a("--save-every", type=int, default=0, help="save a checkpoint every k optimiser steps (0: each epoch end)")
     a("--out", default=None, help="rank 0 writes the results (JSON) here")
@@ -206,10 +211,10 @@ def _evaluate(model, Xt, yt, ctx, amp):
     return float(counts[0] / counts[1])
 
 
-def _replica_spread(model) -> float:
+def _replica_spread(model, buffers: bool = True) -> float:
     """Largest difference between any rank's weights (and buffers) and rank 0's: 0.0 when in sync."""
-    flat = torch.cat([t.detach().float().reshape(-1) for t in model.module.state_dict().values()
-                      if t.is_floating_point()])
+    tensors = model.module.state_dict().values() if buffers else model.module.parameters()
+    flat = torch.cat([t.detach().float().reshape(-1) for t in tensors if t.is_floating_point()])
     copies = [torch.empty_like(flat) for _ in range(dist.get_world_size())]
     dist.all_gather(copies, flat)
     return max(float((c - copies[0]).abs().max()) for c in copies)
@@ -228,11 +233,42 @@ def _allreduce_ms(model, reps: int = 10) -> float:
     return (time.perf_counter() - t0) / reps * 1e3
 
 
+def _optimizer(args, params):
+    """SGD (Nesterov) or Adam; with --zero each rank keeps the state of its share of the parameters only."""
+    if args.optimizer == "adam":
+        cls, kw = torch.optim.Adam, {"lr": args.lr, "weight_decay": args.weight_decay}
+    else:
+        cls, kw = torch.optim.SGD, {"lr": args.lr, "momentum": args.momentum, "nesterov": True,
+                                    "weight_decay": args.weight_decay}
+    if not args.zero:
+        return cls(params, **kw)
+    if args.checkpoint:
+        raise ValueError("--zero shards the optimizer state over the ranks; this entry point checkpoints "
+                         "unsharded state only: leave out --checkpoint or --zero")
+    return ZeroRedundancyOptimizer(params, optimizer_class=cls, **kw)
+
+
+def _state_bytes(opt) -> int:
+    """Bytes of optimizer state (momentum, Adam's moments) this rank holds."""
+    local = opt.optim if isinstance(opt, ZeroRedundancyOptimizer) else opt
+    return sum(t.numel() * t.element_size() for st in local.state.values() for t in st.values()
+               if torch.is_tensor(t) and t.dim() > 0)
+
+
+def _coverage(order, n_images: int) -> list[int]:
+    """[distinct images, images trained, images in the set] of an epoch over all ranks (order: this rank's)."""
+    parts = [torch.empty_like(order) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, order)
+    seen = torch.cat(parts)
+    return [int(seen.unique().numel()), int(seen.numel()), n_images]
+
+
 def _setup(args) -> dict:
     """Join the process group (torchrun's env variables; timeout) on this rank's device."""
 
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
-    cuda = args.device != "cpu" and torch.cuda.is_available() and local < torch.cuda.device_count()
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    cuda = args.device != "cpu" and torch.cuda.is_available() and local_world <= torch.cuda.device_count()
     dev = torch.device(f"cuda:{local}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(dev)
@@ -260,8 +296,7 @@ def train(args) -> dict:
                                  seed=args.seed, drop_last=True)
     steps_per_epoch = len(sampler) // lb                         # every rank takes the same number of steps
     total = steps_per_epoch * args.epochs
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True,
-                          weight_decay=args.weight_decay)
+    opt = _optimizer(args, model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: triangle(s / max(total, 1)))
     scaler = grad_scaler(dev, amp)
     gen = torch.Generator().manual_seed(args.seed + 1000 * rank)   # augmentation: one generator per rank
@@ -272,6 +307,7 @@ def train(args) -> dict:
               f"{world} x {lb}, {steps_per_epoch} steps/epoch, {len(X)} images, lr {args.lr}", flush=True)
     dist.barrier()
     train_s, timed_steps = 0.0, 0                               # training steps only: no evaluation, no saving
+    step_spread, coverage = [], []                              # --check-sync; the data each epoch trained on
     for epoch in range(epoch0, args.epochs):
         sampler.set_epoch(epoch)                                 # a new shuffle each epoch, the same on all ranks
         order = torch.tensor(list(sampler))                      # this rank's indices for the epoch
@@ -287,11 +323,15 @@ def train(args) -> dict:
             gstep += 1
             if gstep > 1:                                        # throughput from the second step on
                 train_s, timed_steps = train_s + time.perf_counter() - t0, timed_steps + 1
+            if args.check_sync:                                  # (after the timing: not part of a step)
+                step_spread.append(_replica_spread(model, buffers=False))   # BatchNorm's running
+                # statistics are per rank until DDP's next forward broadcasts rank 0's: weights only here
             if args.log_every and rank == 0 and gstep % args.log_every == 0:
                 print(f"[rank 0] step {gstep}/{total} loss {float(loss):.3f}", flush=True)
             _crash_if_asked(args, rank, gstep)
             if args.checkpoint and args.save_every and gstep % args.save_every == 0 and step + 1 < steps_per_epoch:
                 _save(args, ctx, model, opt, sched, scaler, gen, (epoch, step + 1, gstep), history, loss_sum)
+        coverage.append(_coverage(order[step0 * lb if epoch == epoch0 else 0:steps_per_epoch * lb], len(X)))
         dist.all_reduce(loss_sum)                                # the epoch's mean loss over all ranks
         history["loss"].append(float(loss_sum) / (world * steps_per_epoch))
         history["test_acc"].append(_evaluate(model, Xt, yt, ctx, amp))
@@ -303,12 +343,17 @@ def train(args) -> dict:
     dist.barrier()
     spread = _replica_spread(model)
     ar_ms = _allreduce_ms(model)
+    opt_bytes = [None] * world
+    dist.all_gather_object(opt_bytes, _state_bytes(opt))
     res = {}
     if rank == 0:
         res = {"world_size": world, "backend": dist.get_backend(), "device": str(dev), "global_batch": args.batch,
                "local_batch": lb, "steps": gstep, "history": history, "replica_spread": spread,
                "images_per_s": timed_steps * args.batch / train_s if timed_steps else None,
                "allreduce_ms": ar_ms, "n_params": sum(p.numel() for p in net.parameters()),
+               "n_trainable": sum(p.numel() for p in net.parameters() if p.requires_grad),
+               "step_spread": step_spread, "coverage": coverage, "optimizer_state_bytes": opt_bytes,
+               "precision": precision_name(dev, amp),
                "standin": sorted(standin_used())}
         if args.final:
             from ..train import save_checkpoint

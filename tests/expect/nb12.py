@@ -13,9 +13,12 @@ def check(results: dict):
     # 1 and 2 processes ran; throughput is measured and recorded, never asserted beyond sanity
     ips = r["images_per_s"]
     assert set(ips) == {"1 process", "2 processes", "1 process, 2 threads"} and min(ips.values()) > 0
-    assert 0.2 < r["speedup_2_processes"] < 3.0
+    assert r["speedup_2_processes"] > 0                    # a measurement of the machine, not asserted
     assert r["allreduce_ms"] > 0
-    assert r["replica_spread"] == 0.0                       # DDP keeps the replicas bit-identical
+    assert r["replica_spread"] == 0.0                       # DDP keeps the replicas bit-identical ...
+    assert r["step_spread_max"] == 0.0                      # ... after every step
+    for coverage in r["coverage"].values():                 # each epoch trains on every image at most once
+        assert all(distinct == trained and total - trained < 256 for distinct, trained, total in coverage)
     acc = r["test_acc"]
     floor = 0.2 if quick or r["standin"] else 0.45         # chance is 0.1
     assert min(acc.values()) > floor, acc
