@@ -1,4 +1,5 @@
-"""What notebook 12 (scaling out: DDP with torchrun, tf.distribute, checkpoint and resume) must record."""
+"""What notebook 12 (scaling out: DDP with torchrun, tf.distribute, checkpoint and resume,
+the learning-rate scaling rule, mixed precision under DDP, ZeRO's memory arithmetic) must record."""
 NOTEBOOK = "12_scaling_out"
 
 
@@ -10,6 +11,13 @@ def check(results: dict):
     assert r["ring_steps"] == 6
     lr = r["lr_table"]
     assert abs(lr["8 GPUs"] / lr["1 GPU"] - 8) < 1e-9 and abs(lr["2 GPUs, accumulate 4"] / lr["1 GPU"] - 4) < 1e-9
+    assert lr["1 GPU"] == 1.0 or quick                     # the table scales from the runs' own lr for batch 256
+    # the linear scaling rule, tried: at 2x and 4x the batch the scaled rate learns more per epoch than
+    # the same rate, and ends closer to the small batch's loss
+    loss = r["rule_loss"]
+    for k in ("2x", "4x"):
+        same, scaled = loss[f"{k} batch, same lr"], loss[f"{k} batch, {k} lr"]
+        assert scaled < same and abs(scaled - loss["1x batch"]) < abs(same - loss["1x batch"]), loss
     # 1 and 2 processes ran; throughput is measured and recorded, never asserted beyond sanity
     ips = r["images_per_s"]
     assert set(ips) == {"1 process", "2 processes", "1 process, 2 threads"} and min(ips.values()) > 0
