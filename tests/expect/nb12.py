@@ -30,6 +30,10 @@ def check(results: dict):
     acc = r["test_acc"]
     floor = 0.2 if quick or r["standin"] else 0.45         # chance is 0.1
     assert min(acc.values()) > floor, acc
+    # bf16 under DDP where the workers' hardware has it: replicas still bit-identical, and it learned
+    bf16 = r["bf16_ddp"]
+    if bf16 is not None:
+        assert bf16["step_spread_max"] == 0.0 and bf16["images_per_s"] > 0 and bf16["test_acc"] > 0.2
     # the kill mid-epoch: a non-zero exit, a checkpoint inside an epoch, an exact resume
     assert r["killed_returncode"] != 0
     epoch, step_in_epoch, global_step = r["checkpoint_position"]
