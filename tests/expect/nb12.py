@@ -34,6 +34,10 @@ def check(results: dict):
     bf16 = r["bf16_ddp"]
     if bf16 is not None:
         assert bf16["step_spread_max"] == 0.0 and bf16["images_per_s"] > 0 and bf16["test_acc"] > 0.2
+    # ZeRO's arithmetic for 7B on 8 workers, and PyTorch's accounting of Adam's state (8 bytes per
+    # trainable parameter), sharded over 2 ranks by ZeRO stage 1 without a byte lost or held twice
+    assert [round(g, 2) for g in r["zero_7b_gb"]] == [112.0, 38.5, 26.25, 14.0]
+    assert sum(r["zero1_state_bytes"]) == r["adam_state_bytes"] and max(r["zero1_state_bytes"]) < 0.75 * r["adam_state_bytes"]
     # the kill mid-epoch: a non-zero exit, a checkpoint inside an epoch, an exact resume
     assert r["killed_returncode"] != 0
     epoch, step_in_epoch, global_step = r["checkpoint_position"]
