@@ -248,7 +248,7 @@ def _optimizer(args, params):
     return ZeroRedundancyOptimizer(params, optimizer_class=cls, **kw)
 
 
-def _state_bytes(opt) -> int:
+def optimizer_state_bytes(opt) -> int:
     """Bytes of optimizer state (momentum, Adam's moments) this rank holds."""
     local = opt.optim if isinstance(opt, ZeroRedundancyOptimizer) else opt
     return sum(t.numel() * t.element_size() for st in local.state.values() for t in st.values()
@@ -344,7 +344,7 @@ def train(args) -> dict:
     spread = _replica_spread(model)
     ar_ms = _allreduce_ms(model)
     opt_bytes = [None] * world
-    dist.all_gather_object(opt_bytes, _state_bytes(opt))
+    dist.all_gather_object(opt_bytes, optimizer_state_bytes(opt))
     res = {}
     if rank == 0:
         res = {"world_size": world, "backend": dist.get_backend(), "device": str(dev), "global_batch": args.batch,
